@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig } from '../config/app-config';
+import { AllExceptionsFilter } from '../../common/filters/all-exceptions.filter';
+import { createValidationPipe } from '../../common/pipes/validation.pipe';
+import { MetricsService } from '../metrics/metrics.service';
+import { setupSwagger } from './swagger';
+
+export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    // Edge clients keep sockets alive for reuse; a shorter server timeout causes resets on reuse.
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    // On shutdown idle keep-alive sockets close at once; busy ones finish their request first.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    trustProxy: true,
+    // A caller's X-Request-Id is kept when sane, so one id can follow a request across services.
+    requestIdHeader: false,
+    genReqId: (req: IncomingMessage) => {
+      const header = req.headers['x-request-id'];
+      return typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
+    },
+  });
+}
+
+/** Everything both the real server and the e2e tests need on top of the modules. */
+export function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new AllExceptionsFilter());
+
+  const fastify = app.getHttpAdapter().getInstance();
+  // The request id (see createFastifyAdapter) goes back to the caller and into every log line.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    (request.raw as { id?: string }).id = request.id;
+    void reply.header('X-Request-Id', request.id);
+    done();
+  });
+
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.observeHttp(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+
+  const server = app.getHttpServer();
+  // Must exceed keepAliveTimeout, or Node may cut a socket the client is about to reuse.
+  server.headersTimeout = config.http.keepAliveTimeoutMs + 1000;
+
+  setupSwagger(app);
+}

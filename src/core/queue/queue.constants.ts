@@ -1,0 +1,36 @@
+/** Every queue. A worker process consumes the ones named in WORKER_QUEUES (empty = all). */
+export enum QueueName {
+  PhotoAnalysis = 'photo-analysis',
+  MemoryExtraction = 'memory-extraction',
+  ScheduledMessages = 'scheduled-messages',
+}
+
+/** Every job, with the queue it runs on (SPEC §8). */
+export enum JobName {
+  PhotoAnalyze = 'photo.analyze',
+  MemoryExtract = 'memory.extract',
+  ScheduledMessageSend = 'scheduled-message.send',
+}
+
+export const JOB_QUEUE: Record<JobName, QueueName> = {
+  [JobName.PhotoAnalyze]: QueueName.PhotoAnalysis,
+  [JobName.MemoryExtract]: QueueName.MemoryExtraction,
+  [JobName.ScheduledMessageSend]: QueueName.ScheduledMessages,
+};
+
+/** Payloads carry ids only; handlers reload state from Postgres, the source of truth. */
+export interface JobPayloads {
+  [JobName.PhotoAnalyze]: { photoId: string };
+  [JobName.MemoryExtract]: { messageId: string };
+  [JobName.ScheduledMessageSend]: { scheduledMessageId: string };
+}
+
+/**
+ * Worker settings every processor uses: a job whose worker died is picked up again after ~30 s,
+ * and one that stalls twice fails instead of looping (RELIABILITY row 29).
+ */
+export const WORKER_DEFAULTS = {
+  stalledInterval: 30_000,
+  maxStalledCount: 1,
+  concurrency: 4,
+} as const;

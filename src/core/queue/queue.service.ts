@@ -1,0 +1,80 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { JobsOptions, Queue } from 'bullmq';
+import { JOB_QUEUE, JobName, JobPayloads, QueueName } from './queue.constants';
+
+/** Applied to every job unless a caller overrides (RELIABILITY row 31: 5 attempts, 2 s, 4 s, …). */
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const satisfies JobsOptions;
+
+export interface EnqueueOptions {
+  /** Stable key of the work (usually a row id): the same key never makes a second job. */
+  key: string;
+  delayMs?: number;
+}
+
+export type QueueCounts = Record<'waiting' | 'active' | 'delayed' | 'failed', number>;
+
+@Injectable()
+export class QueueService implements OnModuleInit {
+  private readonly logger = new Logger(QueueService.name);
+  private readonly queues: Record<QueueName, Queue>;
+
+  constructor(
+    @InjectQueue(QueueName.PhotoAnalysis) photoAnalysis: Queue,
+    @InjectQueue(QueueName.MemoryExtraction) memoryExtraction: Queue,
+    @InjectQueue(QueueName.ScheduledMessages) scheduledMessages: Queue,
+  ) {
+    this.queues = {
+      [QueueName.PhotoAnalysis]: photoAnalysis,
+      [QueueName.MemoryExtraction]: memoryExtraction,
+      [QueueName.ScheduledMessages]: scheduledMessages,
+    };
+  }
+
+  onModuleInit(): void {
+    for (const queue of Object.values(this.queues)) {
+      // Without a listener an 'error' event would crash the process during a Redis outage.
+      queue.on('error', (err) => this.logger.warn(`queue ${queue.name}: ${err.message}`));
+    }
+  }
+
+  /**
+   * Adds a job with the default options and an idempotent id derived from the job name and key:
+   * enqueueing the same work twice (a retry, two instances) yields one job.
+   */
+  async enqueue<J extends JobName>(job: J, payload: JobPayloads[J], options: EnqueueOptions) {
+    return this.queue(JOB_QUEUE[job]).add(job, payload, {
+      ...DEFAULT_JOB_OPTIONS,
+      jobId: jobIdFor(job, options.key),
+      delay: options.delayMs && options.delayMs > 0 ? Math.round(options.delayMs) : undefined,
+    });
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues[name];
+  }
+
+  async counts(): Promise<Record<QueueName, QueueCounts>> {
+    const entries = await Promise.all(
+      Object.values(this.queues).map(async (queue) => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+        return [queue.name, counts as QueueCounts] as const;
+      }),
+    );
+    return Object.fromEntries(entries) as Record<QueueName, QueueCounts>;
+  }
+}
+
+/**
+ * BullMQ job ids must not contain ':' (its key separator) and must not be all digits (those are
+ * its own auto ids).
+ */
+export function jobIdFor(job: JobName, key: string): string {
+  if (!key) throw new Error(`enqueue ${job}: a key is required for an idempotent job id`);
+  return `${job}-${key.replace(/:/g, '_')}`;
+}

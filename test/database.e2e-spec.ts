@@ -1,0 +1,202 @@
+import { spawn, ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import { runMigrationsLocked } from '../src/core/database/migrator';
+import { createTestDatabase, TestDatabase, withDatabase } from './helpers/database';
+import {
+  clearRedisPrefix,
+  newRedisPrefix,
+  startApi,
+  startWorker,
+  testConfig,
+} from './helpers/test-app';
+
+async function tableExists(url: string, table: string): Promise<boolean> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT to_regclass($1) AS t', [table]);
+    return rows[0].t !== null;
+  } finally {
+    await client.end();
+  }
+}
+
+const dbs: TestDatabase[] = [];
+async function freshDatabase(empty = true): Promise<TestDatabase> {
+  const db = await createTestDatabase({ empty });
+  dbs.push(db);
+  return db;
+}
+afterAll(async () => {
+  await Promise.all(dbs.map((db) => db.drop()));
+});
+
+describe('migrations', () => {
+  it('the API applies every migration in migrations/ at start-up; a worker never migrates', async () => {
+    const workerDb = await freshDatabase();
+    const prefix = newRedisPrefix();
+    const worker = await startWorker(
+      testConfig({ databaseUrl: workerDb.url, redisPrefix: prefix }),
+    );
+    await worker.app.close();
+    expect(await tableExists(workerDb.url, 'migrations')).toBe(false);
+
+    const apiDb = await freshDatabase();
+    const api = await startApi(testConfig({ databaseUrl: apiDb.url, redisPrefix: prefix }));
+    await api.close();
+    const files = readdirSync(join(__dirname, '..', 'migrations')).filter((f) => f.endsWith('.ts'));
+    const client = new Client({ connectionString: apiDb.url });
+    await client.connect();
+    const { rows } = await client.query<{ name: string }>('SELECT name FROM migrations');
+    await client.end();
+    expect(rows).toHaveLength(files.length);
+    await clearRedisPrefix(prefix);
+  });
+
+  it('two processes migrating at the same moment apply each migration once (advisory lock)', async () => {
+    const db = await freshDatabase();
+    // Not idempotent on purpose: run twice, it would fail (CREATE TABLE) or double the row.
+    class CreateLedger1700000000001 implements MigrationInterface {
+      name = 'CreateLedger1700000000001';
+      async up(runner: QueryRunner): Promise<void> {
+        await runner.query('CREATE TABLE ledger (id serial PRIMARY KEY, note text)');
+        await runner.query('SELECT pg_sleep(0.3)');
+        await runner.query(`INSERT INTO ledger (note) VALUES ('once')`);
+      }
+      async down(runner: QueryRunner): Promise<void> {
+        await runner.query('DROP TABLE ledger');
+      }
+    }
+    const sources = [0, 1].map(
+      () =>
+        new DataSource({
+          type: 'postgres',
+          url: db.url,
+          migrations: [CreateLedger1700000000001],
+          migrationsTableName: 'migrations',
+        }),
+    );
+    await Promise.all(sources.map((s) => s.initialize()));
+    const applied = await Promise.all(sources.map((s) => runMigrationsLocked(s, () => undefined)));
+    await Promise.all(sources.map((s) => s.destroy()));
+
+    expect(applied.flat()).toEqual(['CreateLedger1700000000001']);
+    const rows = await withDatabase(db.url, async () => {
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      const result = await client.query('SELECT note FROM ledger');
+      await client.end();
+      return result.rows;
+    });
+    expect(rows).toEqual([{ note: 'once' }]);
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedisServer(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  for (let i = 0; i < 50; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (up) return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('redis-server did not start');
+}
+
+async function waitForHealth(
+  request: () => Promise<{ status: number; body: unknown }>,
+  status: number,
+): Promise<{ status: number; body: unknown }> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const res = await request();
+    if (res.status === status || Date.now() > deadline) return res;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('/health follows its dependencies', () => {
+  it('goes 503 while Postgres refuses connections and back to 200 after', async () => {
+    const db = await createTestDatabase();
+    dbs.push(db);
+    const prefix = newRedisPrefix();
+    const api = await startApi(testConfig({ databaseUrl: db.url, redisPrefix: prefix }));
+    try {
+      expect((await api.request('GET', '/health')).status).toBe(200);
+      await withDatabase(db.url, async (client) => {
+        await client.query(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS false`);
+        await client.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1',
+          [db.name],
+        );
+      });
+      const down = await waitForHealth(() => api.request('GET', '/health'), 503);
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({
+        status: 'error',
+        checks: { database: { status: 'down' }, redis: { status: 'up' } },
+      });
+
+      await withDatabase(db.url, (client) =>
+        client.query(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`),
+      );
+      expect((await waitForHealth(() => api.request('GET', '/health'), 200)).status).toBe(200);
+    } finally {
+      await api.close();
+      await clearRedisPrefix(prefix);
+    }
+  });
+
+  it('goes 503 while Redis is down and recovers by itself when it returns', async () => {
+    const port = await freePort();
+    let redis = await startRedisServer(port);
+    const db = await createTestDatabase();
+    dbs.push(db);
+    const api = await startApi(
+      testConfig(
+        { databaseUrl: db.url, redisPrefix: newRedisPrefix() },
+        { REDIS_URL: `redis://127.0.0.1:${port}` },
+      ),
+    );
+    try {
+      expect((await api.request('GET', '/health')).status).toBe(200);
+      redis.kill('SIGKILL');
+      const started = Date.now();
+      const down = await waitForHealth(() => api.request('GET', '/health'), 503);
+      expect(down.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(down.body).toMatchObject({
+        checks: { redis: { status: 'down' }, database: { status: 'up' } },
+      });
+
+      redis = await startRedisServer(port);
+      expect((await waitForHealth(() => api.request('GET', '/health'), 200)).status).toBe(200);
+    } finally {
+      await api.close();
+      redis.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { INestApplicationContext, Type } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis from 'ioredis';
+import pino, { Logger } from 'pino';
+import { createApiApp, createWorkerContext } from '../../src/bootstrap';
+import { AppConfig, loadConfig } from '../../src/core/config/app-config';
+import { REDACTED_PATHS } from '../../src/core/logging/logger';
+import { createSecretScrubber } from '../../src/core/logging/secret-scrubber';
+
+/** A fixed, long JWT secret for tests (production requires one; development generates one). */
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
+
+export interface TestEnv {
+  databaseUrl: string;
+  /** Isolates this file's Redis keys and queues from every other file's. */
+  redisPrefix: string;
+  openaiBaseUrl?: string;
+}
+
+export function newRedisPrefix(): string {
+  return `test-${randomUUID().slice(0, 8)}`;
+}
+
+/** The configuration the app would load from this environment, on this file's database. */
+export function testConfig(
+  env: TestEnv,
+  overrides: Record<string, string | undefined> = {},
+): AppConfig {
+  return loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: process.env.REDIS_URL,
+    REDIS_KEY_PREFIX: env.redisPrefix,
+    JWT_SECRET: TEST_JWT_SECRET,
+    OPENAI_API_KEY: env.openaiBaseUrl ? 'sk-test-openai-key-not-real' : undefined,
+    OPENAI_BASE_URL: env.openaiBaseUrl,
+    OPENAI_TIMEOUT_MS: '3000',
+    OPENAI_MAX_RETRIES: '1',
+    LOG_LEVEL: 'info',
+    ...overrides,
+  });
+}
+
+/** Every line the app logs, as written (after redaction and scrubbing), for assertions. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly logger: Logger;
+
+  constructor(config: AppConfig) {
+    const scrub = createSecretScrubber(config.secrets);
+    this.logger = pino(
+      {
+        level: config.log.level,
+        redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+        hooks: { streamWrite: scrub },
+      },
+      { write: (line: string) => void this.lines.push(line) },
+    );
+  }
+
+  text(): string {
+    return this.lines.join('');
+  }
+}
+
+export interface HttpResult<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface RunningApi {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  url: string;
+  logs: LogCapture;
+  request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    init?: { headers?: Record<string, string>; body?: unknown; rawBody?: string | Buffer },
+  ): Promise<HttpResult<T>>;
+  close(): Promise<void>;
+}
+
+/** Boots the real API (what main.ts boots) on a random port. */
+export async function startApi(
+  config: AppConfig,
+  options: { modules?: Type[] } = {},
+): Promise<RunningApi> {
+  const logs = new LogCapture(config);
+  const app = await createApiApp(config, { rootLogger: logs.logger, modules: options.modules });
+  try {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    app,
+    config,
+    url,
+    logs,
+    request: (method, path, init = {}) => httpRequest(url, method, path, init),
+    close: () => app.close(),
+  };
+}
+
+export async function startWorker(
+  config: AppConfig,
+): Promise<{ app: INestApplicationContext; logs: LogCapture }> {
+  const workerConfig: AppConfig = { ...config, role: 'worker' };
+  const logs = new LogCapture(workerConfig);
+  const app = await createWorkerContext(workerConfig, { rootLogger: logs.logger });
+  return { app, logs };
+}
+
+export async function httpRequest<T>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: unknown; rawBody?: string | Buffer } = {},
+): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = { ...init.headers };
+  let body: string | Buffer | undefined;
+  if (init.rawBody !== undefined) body = init.rawBody;
+  else if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+/** Removes every Redis key of a test prefix (app keys and BullMQ queues). */
+export async function clearRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

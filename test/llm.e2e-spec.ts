@@ -1,0 +1,65 @@
+import { LlmClient } from '../src/core/llm/llm.client';
+import { LlmError } from '../src/core/llm/llm.errors';
+import { FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
+import { createTestDatabase, TestDatabase } from './helpers/database';
+import {
+  clearRedisPrefix,
+  newRedisPrefix,
+  RunningApi,
+  startApi,
+  testConfig,
+} from './helpers/test-app';
+
+describe('the app reaches the LLM through the openai SDK (fake OpenAI server over HTTP)', () => {
+  let db: TestDatabase;
+  let fake: FakeOpenAI;
+  let api: RunningApi;
+  const prefix = newRedisPrefix();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fake = await startFakeOpenAI();
+    api = await startApi(
+      testConfig({ databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url }),
+    );
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await fake?.close();
+    await clearRedisPrefix(prefix);
+    await db?.drop();
+  });
+
+  beforeEach(() => fake.reset());
+
+  it('reports the configured model in /health', async () => {
+    const res = await api.request('GET', '/health');
+    expect(res.body).toMatchObject({
+      checks: { llm: { status: 'up', mode: 'openai', model: 'gpt-4o-mini' } },
+    });
+  });
+
+  it('sends chat requests with the key and model, and returns the fake reply', async () => {
+    fake.reply({ content: 'hello from the fake' });
+    const result = await api.app
+      .get(LlmClient)
+      .chat({ messages: [{ role: 'user', content: 'hi' }] });
+    expect(result.content).toBe('hello from the fake');
+    const request = fake.lastChatRequest()!;
+    expect(request.headers.authorization).toBe('Bearer sk-test-openai-key-not-real');
+    expect(request.body.model).toBe('gpt-4o-mini');
+  });
+
+  it('turns an outage into LlmError after the configured retries, without leaking the key', async () => {
+    fake.fail({ status: 503, times: Infinity });
+    const error = await api.app
+      .get(LlmClient)
+      .chat({ messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LlmError);
+    expect((error as LlmError).kind).toBe('unavailable');
+    expect(fake.chatRequests()).toHaveLength(2); // OPENAI_MAX_RETRIES=1 in tests
+    expect(api.logs.text()).not.toContain('sk-test-openai-key-not-real');
+  });
+});
