@@ -50,6 +50,11 @@ describe('HTTP basics (real app, Postgres, Redis)', () => {
     const ui = await api.request('GET', '/docs');
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');
+    for (const asset of ['swagger-ui-bundle.js', 'swagger-ui.css']) {
+      const file = await api.request('GET', `/docs/${asset}`);
+      expect(file.status).toBe(200);
+      expect(file.text.length).toBeGreaterThan(1000);
+    }
     const doc = await api.request<{ components: { securitySchemes: object }; paths: object }>(
       'GET',
       '/docs-json',
