@@ -4,7 +4,9 @@ import { AppConfig } from './core/config/app-config';
 import { CoreModule } from './core/core.module';
 import { HealthModule } from './core/health/health.module';
 import { MetricsModule } from './core/metrics/metrics.module';
+import { RateLimitModule } from './core/rate-limit/rate-limit.module';
 import { AuthModule } from './modules/auth/auth.module';
+import { OrchestratorModule } from './modules/orchestrator/orchestrator.module';
 import { workerModulesFor } from './worker.module';
 
 /**
@@ -21,6 +23,8 @@ export class AppModule {
         HealthModule,
         MetricsModule,
         AuthModule,
+        OrchestratorModule,
+        RateLimitModule,
         ...(config.role === 'all' ? workerModulesFor(config) : []),
         ...extra,
       ],

@@ -4,7 +4,7 @@ import { loadConfig } from '../src/core/config/app-config';
 import { dataSourceOptions } from '../src/core/database/data-source';
 import { startEmbeddedPostgres } from '../src/core/database/embedded-postgres';
 import { ensureLocalRedis } from '../src/core/redis/local-redis';
-import { TEMPLATE_DATABASE, withDatabase } from './helpers/database';
+import { withDatabase } from './helpers/database';
 
 /**
  * Once per run: reach Postgres and Redis (DATABASE_URL / REDIS_URL, else the same embedded
@@ -25,12 +25,13 @@ export default async function globalSetup(): Promise<void> {
   }
 
   const serverUrl = process.env.DATABASE_URL!;
+  const template = `archety_test_template_${process.pid}`;
   await withDatabase(serverUrl, async (client: Client) => {
-    await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
+    await client.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${template}`);
   });
   const url = new URL(serverUrl);
-  url.pathname = `/${TEMPLATE_DATABASE}`;
+  url.pathname = `/${template}`;
   const dataSource = await new DataSource(dataSourceOptions(config, url.toString())).initialize();
   try {
     await dataSource.runMigrations({ transaction: 'each' });
@@ -38,4 +39,5 @@ export default async function globalSetup(): Promise<void> {
     await dataSource.destroy();
   }
   process.env.ARCHETY_TEST_DATABASE_SERVER = serverUrl;
+  process.env.ARCHETY_TEST_TEMPLATE = template;
 }

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
-/** Migrated once per run by global-setup.ts; every e2e file clones it. */
-export const TEMPLATE_DATABASE = 'archety_test_template';
+/**
+ * Migrated once per run by global-setup.ts; every e2e file clones it. One per run, so two test
+ * runs against the same server (a developer's and a helper's) never drop each other's template.
+ */
+export function templateDatabase(): string {
+  const name = process.env.ARCHETY_TEST_TEMPLATE;
+  if (!name) throw new Error('e2e tests need the global setup (jest --selectProjects e2e)');
+  return name;
+}
 
 export async function withDatabase<T>(
   url: string,
@@ -33,7 +40,7 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
   await withDatabase(server, async (client) => {
     const sql = options.empty
       ? `CREATE DATABASE ${name}`
-      : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`;
+      : `CREATE DATABASE ${name} TEMPLATE ${templateDatabase()}`;
     // Two files cloning at the same instant collide on the template ("being accessed by other
     // users", 55006); a short retry settles it.
     for (let attempt = 0; ; attempt++) {

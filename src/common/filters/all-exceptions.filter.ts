@@ -48,7 +48,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = this.toBody(exception);
-    if (body.statusCode >= 500) {
+    if (exception instanceof HttpException) {
+      // Deliberate answers (a 503 while the LLM is down) are worth a line, not a stack trace.
+      if (body.statusCode >= 500) this.logger.warn(`${body.statusCode}: ${body.message}`);
+    } else if (body.statusCode >= 500) {
       this.logger.error(
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
       );

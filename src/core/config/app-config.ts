@@ -33,7 +33,13 @@ export interface AppConfig {
   readonly isProduction: boolean;
   readonly role: AppRole;
   readonly dataDir: string;
-  readonly http: { port: number; bodyLimitBytes: number; keepAliveTimeoutMs: number };
+  readonly http: {
+    port: number;
+    bodyLimitBytes: number;
+    keepAliveTimeoutMs: number;
+    /** Fastify's trustProxy: false, true, or the proxies' addresses/CIDRs. */
+    trustProxy: boolean | string[];
+  };
   readonly shutdownTimeoutMs: number;
   readonly log: { level: LogLevel };
   readonly database: {
@@ -188,6 +194,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: int('PORT', 3000, 0, 65535),
       bodyLimitBytes: 1024 * 1024,
       keepAliveTimeoutMs: 65_000,
+      trustProxy: trustProxy(str('TRUST_PROXY')),
     },
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 1000, 120_000),
     log: { level: oneOf('LOG_LEVEL', LOG_LEVELS, 'info') },
@@ -258,6 +265,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
     ...passwordsIn([config.database.url, redisUrl]),
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
   return config;
+}
+
+/**
+ * Whose X-Forwarded-For to believe. Off by default: trusting it from anyone would let a client
+ * pick its own IP (and a fresh IP rate-limit bucket). Behind a load balancer, name its addresses.
+ */
+function trustProxy(value: string | undefined): boolean | string[] {
+  if (value === undefined || value.toLowerCase() === 'false') return false;
+  if (value.toLowerCase() === 'true') return true;
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 function developmentJwtSecret(dataDir: string): string {

@@ -23,7 +23,8 @@ export function dataSourceOptions(config: AppConfig, url = databaseUrl(config)):
     migrationsTableName: 'migrations',
     migrationsRun: false,
     synchronize: false,
-    logging: ['error'],
+    // Query errors reach the caller and are logged there, with the request's context.
+    logging: false,
     applicationName: `archety-${config.role}`,
     extra: {
       max: config.database.poolSize,

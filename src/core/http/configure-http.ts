@@ -15,7 +15,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     // On shutdown idle keep-alive sockets close at once; busy ones finish their request first.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    trustProxy: true,
+    trustProxy: config.http.trustProxy,
     // A caller's X-Request-Id is kept when sane, so one id can follow a request across services.
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => {

@@ -25,6 +25,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly cacheLookups = new Counter({
+    name: 'response_cache_lookups_total',
+    help: 'Response cache lookups by result (hit or miss)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor(queues: QueueService) {
     // Includes nodejs_eventloop_lag_seconds and its percentiles.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
@@ -41,6 +48,10 @@ export class MetricsService {
         }
       },
     });
+  }
+
+  observeCacheLookup(hit: boolean): void {
+    this.cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
   }
 
   /** `route` is the route template (`/photos/:id`), never the raw URL, to bound cardinality. */

@@ -4,6 +4,9 @@ import { AuthGuard } from './auth.guard';
 import { AuthRoutesCheck } from './auth-routes.check';
 import { AdminKeyVerifier } from './admin-key.verifier';
 import { AuthService } from './auth.service';
+import { EdgeTokenVerifier } from './edge-token.verifier';
+import { HmacSignatureVerifier } from './hmac-signature.verifier';
+import { RelayBearerVerifier } from './relay-bearer.verifier';
 
 @Module({
   imports: [DiscoveryModule],
@@ -11,6 +14,9 @@ import { AuthService } from './auth.service';
     AuthService,
     AuthRoutesCheck,
     AdminKeyVerifier,
+    RelayBearerVerifier,
+    HmacSignatureVerifier,
+    EdgeTokenVerifier,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [AuthService],

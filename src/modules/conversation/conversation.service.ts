@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import OpenAI from 'openai';
+import { DataSource } from 'typeorm';
+import { LlmClient } from '../../core/llm/llm.client';
+import { LlmError } from '../../core/llm/llm.errors';
+import { ChatResult, LlmToolCall } from '../../core/llm/llm.types';
+import { MemoryType } from '../memory/entities/memory.entity';
+import { MemoryService } from '../memory/memory.service';
+import { PersonasService } from '../personas/personas.service';
+import { prefixedChatGuid } from '../rooms/chat-guid';
+import { RoomType } from '../rooms/entities/room.entity';
+import { ResolvedRoom, RoomsRepository } from '../rooms/rooms.repository';
+import { parseSendAt } from '../scheduled-messages/send-at';
+import {
+  ScheduledMessageRow,
+  ScheduledMessagesService,
+} from '../scheduled-messages/scheduled-messages.service';
+import { UsageService } from '../usage/usage.service';
+import { UserRow } from '../users/entities/user.entity';
+import { ASSISTANT_TOOLS } from './assistant-tools';
+import { buildPrompt, mentionsPersona, splitBubbles } from './conversation.prompt';
+import { ResponseCacheService } from './response-cache.service';
+
+export interface InboundMessage {
+  /** As the client sent it; the platform prefix is added here. */
+  chatGuid: string;
+  roomType: RoomType;
+  senderHandle: string;
+  text: string;
+  sentAt: Date;
+  participants: string[];
+  messageGuid: string | null;
+  /** The retry identity (the message GUID, or a hash of what the edge sends); null = none. */
+  dedupKey: string | null;
+  personaId?: string;
+  /** The client says the persona was addressed (`mentioned_sage`, a reply to the assistant). */
+  addressed: boolean;
+  metadata: Record<string, unknown>;
+}
+
+export interface ExecutedToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
+  result: Record<string, unknown>;
+}
+
+/** The outcome of one inbound message; stored on it and replayed to retries. */
+export interface TurnResult {
+  inboundMessageId: string;
+  messageId: string | null;
+  shouldRespond: boolean;
+  replyText: string | null;
+  replyBubbles: string[];
+  scheduleMessage: { scheduleId: string; sendAt: string; text: string } | null;
+  toolCalls: ExecutedToolCall[];
+  roomId: string;
+  assistantInstanceId: string;
+  roomType: RoomType;
+  participantsCount: number;
+}
+
+/** Turns of the room's history in the prompt, and the longest a turn may be there. */
+const HISTORY_TURNS = 20;
+/** Model ↔ tool round trips per reply. */
+const MAX_TOOL_ROUNDS = 3;
+/** How long a retry waits for the first copy of the same message to be answered. */
+const DUPLICATE_WAIT_MS = 25_000;
+
+type Effect =
+  | { kind: 'schedule'; text: string; sendAt: Date }
+  | { kind: 'remember'; type: MemoryType; content: string };
+
+/**
+ * The conversation engine: one inbound message becomes a stored turn and, when the assistant is
+ * addressed, a reply in the persona's voice. Used by every channel (relay, edge, API clients).
+ */
+@Injectable()
+export class ConversationService {
+  private readonly logger = new Logger(ConversationService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly llm: LlmClient,
+    private readonly personas: PersonasService,
+    private readonly rooms: RoomsRepository,
+    private readonly memory: MemoryService,
+    private readonly scheduled: ScheduledMessagesService,
+    private readonly usage: UsageService,
+    private readonly cache: ResponseCacheService,
+  ) {}
+
+  async handle(message: InboundMessage): Promise<TurnResult> {
+    const persona = await this.personas.resolve(message.personaId);
+    const room = await this.rooms.resolve({
+      chatGuid: prefixedChatGuid(message.chatGuid),
+      type: message.roomType,
+      handles: [message.senderHandle, ...message.participants],
+      participantsListed: message.participants.length > 0,
+      personaId: persona.id,
+    });
+    const sender = room.users.get(message.senderHandle)!;
+    const turn = {
+      roomId: room.roomId,
+      assistantInstanceId: room.assistantInstanceId,
+      senderUserId: sender.id,
+      senderHandle: message.senderHandle,
+      text: message.text,
+      messageGuid: message.messageGuid,
+      dedupKey: message.dedupKey,
+      metadata: message.metadata,
+      sentAt: message.sentAt,
+    };
+
+    const respond =
+      message.text.trim() !== '' && (await this.isAddressed(message, room, persona.name));
+    if (!respond) {
+      const silent = this.result(room, { inboundMessageId: randomUUID() });
+      const id = await this.rooms.insertInbound(turn, 'ignored', null);
+      if (!id) return this.replay(room.roomId, message.dedupKey!);
+      silent.inboundMessageId = id;
+      await this.dataSource.query(`UPDATE messages SET response = $2 WHERE id = $1`, [id, silent]);
+      return silent;
+    }
+
+    const inboundId = await this.rooms.insertInbound(turn, 'processing');
+    if (!inboundId) return this.replay(room.roomId, message.dedupKey!);
+    try {
+      return await this.answer(message, room, sender, persona.id, inboundId);
+    } catch (err) {
+      // Nothing half-written: the turn disappears, so the client's retry starts afresh.
+      await this.rooms.deleteInbound(inboundId).catch(() => undefined);
+      if (err instanceof LlmError) {
+        this.logger.warn(`reply failed (${err.kind}): ${err.message}`);
+        throw new ServiceUnavailableException(
+          'The assistant is temporarily unavailable; please retry shortly',
+        );
+      }
+      throw err;
+    }
+  }
+
+  private async isAddressed(message: InboundMessage, room: ResolvedRoom, personaName: string) {
+    if (room.roomType === 'direct' || message.addressed) return true;
+    if (mentionsPersona(message.text, personaName)) return true;
+    const replyTo = message.metadata.reply_to_guid;
+    return typeof replyTo === 'string' && this.rooms.isAssistantMessage(room.roomId, replyTo);
+  }
+
+  private async answer(
+    message: InboundMessage,
+    room: ResolvedRoom,
+    sender: UserRow,
+    personaId: string,
+    inboundId: string,
+  ): Promise<TurnResult> {
+    const persona = await this.personas.resolve(personaId);
+    const [context, history] = await Promise.all([
+      this.memory.contextFor(sender, message.text),
+      this.rooms.recentTurns(room.roomId, inboundId, HISTORY_TURNS),
+    ]);
+    const prompt = buildPrompt({
+      persona,
+      roomType: room.roomType,
+      sender,
+      context,
+      history,
+      text: message.text,
+      now: new Date(),
+    });
+    const model = this.llm.status().model;
+    const cacheKey = this.cache.key(
+      { personaId: persona.id, model, userId: sender.id, roomId: room.roomId },
+      prompt.cacheable,
+    );
+
+    const calls: ChatResult[] = [];
+    const toolCalls: ExecutedToolCall[] = [];
+    const effects: Effect[] = [];
+    let reply = await this.cache.get(cacheKey);
+    if (reply === undefined) {
+      const conversation: OpenAI.Chat.ChatCompletionMessageParam[] = [...prompt.messages];
+      for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
+        const result = await this.llm.chat({ messages: conversation, tools: ASSISTANT_TOOLS });
+        calls.push(result);
+        reply = result.content ?? '';
+        if (!result.toolCalls.length || round === MAX_TOOL_ROUNDS - 1) break;
+        conversation.push({
+          role: 'assistant',
+          content: result.content,
+          tool_calls: result.toolCalls.map((call) => ({
+            id: call.id,
+            type: 'function' as const,
+            function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+          })),
+        });
+        for (const call of result.toolCalls) {
+          const outcome = await this.runTool(call, sender);
+          if (outcome.effect) effects.push(outcome.effect);
+          toolCalls.push({ name: call.name, arguments: call.arguments, result: outcome.result });
+          conversation.push({
+            role: 'tool',
+            tool_call_id: call.id,
+            content: JSON.stringify(outcome.result),
+          });
+        }
+      }
+      reply = (reply ?? '').trim();
+      if (!toolCalls.length && reply) await this.cache.set(cacheKey, reply);
+    }
+
+    const replyText = reply.trim();
+    const outboundId = replyText ? randomUUID() : null;
+    const schedules: ScheduledMessageRow[] = [];
+    const result = await this.dataSource.transaction(async (manager) => {
+      for (const effect of effects) {
+        if (effect.kind === 'schedule') {
+          schedules.push(
+            await this.scheduled.create(manager, {
+              roomId: room.roomId,
+              assistantInstanceId: room.assistantInstanceId,
+              requestedByUserId: sender.id,
+              sourceMessageId: inboundId,
+              text: effect.text,
+              sendAt: effect.sendAt,
+            }),
+          );
+        } else {
+          await this.memory.remember(
+            {
+              userId: sender.id,
+              roomId: room.roomId,
+              type: effect.type,
+              content: effect.content,
+              confidence: 0.9,
+              source: 'tool:remember',
+              sourceMessageId: inboundId,
+            },
+            manager,
+          );
+        }
+      }
+      await this.usage.record(
+        manager,
+        { userId: sender.id, roomId: room.roomId, purpose: 'reply' },
+        calls,
+      );
+      const first = schedules[0];
+      const outcome = this.result(room, {
+        inboundMessageId: inboundId,
+        messageId: outboundId,
+        shouldRespond: replyText !== '',
+        replyText: replyText || null,
+        replyBubbles: replyText ? splitBubbles(replyText) : [],
+        scheduleMessage: first
+          ? { scheduleId: first.id, sendAt: new Date(first.sendAt).toISOString(), text: first.text }
+          : null,
+        toolCalls,
+      });
+      await this.rooms.completeTurn(manager, {
+        inboundId,
+        roomId: room.roomId,
+        assistantInstanceId: room.assistantInstanceId,
+        reply: outboundId ? { id: outboundId, text: replyText } : null,
+        response: { ...outcome },
+      });
+      return outcome;
+    });
+    for (const row of schedules)
+      await this.scheduled.enqueue({ ...row, sendAt: new Date(row.sendAt) });
+    return result;
+  }
+
+  /**
+   * Runs one tool call. Reads happen now; writes are returned as effects and applied in the
+   * turn's final transaction, so a turn that fails later leaves nothing behind.
+   */
+  private async runTool(
+    call: LlmToolCall,
+    sender: UserRow,
+  ): Promise<{ result: Record<string, unknown>; effect?: Effect }> {
+    const args = call.arguments;
+    switch (call.name) {
+      case 'schedule_message': {
+        const text = typeof args.text === 'string' ? args.text.trim() : '';
+        const sendAt =
+          typeof args.send_at === 'string' ? parseSendAt(args.send_at, sender.timeZone) : undefined;
+        if (!text || text.length > 5000)
+          return { result: { error: 'text must be 1 to 5000 characters' } };
+        if (!sendAt) return { result: { error: 'send_at must be an ISO 8601 time' } };
+        if (sendAt.getTime() < Date.now() - 60_000)
+          return { result: { error: 'send_at is in the past' } };
+        return {
+          result: { status: 'scheduled', send_at: sendAt.toISOString() },
+          effect: { kind: 'schedule', text, sendAt },
+        };
+      }
+      case 'remember': {
+        const content = typeof args.content === 'string' ? args.content.trim().slice(0, 500) : '';
+        const allowed = ['activity', 'person', 'place', 'preference', 'plan', 'fact'];
+        const type = (allowed.includes(args.type as string) ? args.type : 'fact') as MemoryType;
+        if (!content) return { result: { error: 'content is required' } };
+        return { result: { status: 'remembered' }, effect: { kind: 'remember', type, content } };
+      }
+      case 'search_memories': {
+        const query = typeof args.query === 'string' ? args.query : '';
+        const limit = typeof args.limit === 'number' ? args.limit : 5;
+        const hits = await this.memory.search(sender.id, query, limit);
+        return { result: { memories: hits.map((m) => ({ type: m.type, content: m.content })) } };
+      }
+      default:
+        return { result: { error: `unknown tool ${call.name}` } };
+    }
+  }
+
+  /** A retry of a message already stored: the first copy's outcome, once it has one. */
+  private async replay(roomId: string, dedupKey: string): Promise<TurnResult> {
+    const deadline = Date.now() + DUPLICATE_WAIT_MS;
+    for (;;) {
+      const stored = await this.rooms.findInbound(roomId, dedupKey);
+      if (!stored) {
+        throw new ServiceUnavailableException(
+          'The first copy of this message failed; please retry',
+        );
+      }
+      if (stored.status !== 'processing' && stored.response) {
+        return stored.response as unknown as TurnResult;
+      }
+      if (Date.now() > deadline) {
+        throw new ConflictException('The same message is still being processed');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  private result(room: ResolvedRoom, fields: Partial<TurnResult>): TurnResult {
+    return {
+      inboundMessageId: '',
+      messageId: null,
+      shouldRespond: false,
+      replyText: null,
+      replyBubbles: [],
+      scheduleMessage: null,
+      toolCalls: [],
+      roomId: room.roomId,
+      assistantInstanceId: room.assistantInstanceId,
+      roomType: room.roomType,
+      participantsCount: room.participantsCount,
+      ...fields,
+    };
+  }
+}

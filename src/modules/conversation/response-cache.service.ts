@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { AppConfig } from '../../core/config/app-config';
+import { APP_CONFIG } from '../../core/config/config.module';
+import { MetricsService } from '../../core/metrics/metrics.service';
+
+export interface CacheScope {
+  personaId: string;
+  model: string;
+  userId: string;
+  roomId: string;
+}
+
+/**
+ * Replies cached in Redis by the full prompt. The key covers persona, model and the person and
+ * room it was written for, so a reply (which may carry someone's memories) is only ever reused
+ * for an identical prompt to the same person in the same room. Replies that called tools are not
+ * cached: reusing them would skip the tools' effects.
+ */
+@Injectable()
+export class ResponseCacheService {
+  private readonly logger = new Logger(ResponseCacheService.name);
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  key(scope: CacheScope, prompt: unknown): string {
+    const promptHash = createHash('sha256').update(JSON.stringify(prompt)).digest('hex');
+    return `cache:reply:${scope.personaId}:${scope.model}:${scope.userId}:${scope.roomId}:${promptHash}`;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    if (this.config.cache.responseTtlSeconds === 0) return undefined;
+    // A cache that cannot answer is a miss, never a failed turn.
+    const value = await this.redis.get(key).catch((err: Error) => {
+      this.logger.warn(`response cache read failed: ${err.message}`);
+      return null;
+    });
+    this.metrics.observeCacheLookup(value !== null);
+    return value ?? undefined;
+  }
+
+  async set(key: string, reply: string): Promise<void> {
+    const ttl = this.config.cache.responseTtlSeconds;
+    if (ttl === 0) return;
+    await this.redis.set(key, reply, 'EX', ttl).catch((err: Error) => {
+      this.logger.warn(`response cache write failed: ${err.message}`);
+    });
+  }
+}

@@ -1,0 +1,33 @@
+import { registerDecorator, ValidationOptions } from 'class-validator';
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,}$/;
+
+/** An iMessage handle: an E.164 phone number or an Apple ID email address. */
+export function isHandle(value: unknown): value is string {
+  return (
+    typeof value === 'string' && value.length <= 320 && (E164.test(value) || EMAIL.test(value))
+  );
+}
+
+export function IsHandle(options?: ValidationOptions) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isHandle',
+      target: target.constructor,
+      propertyName,
+      options: {
+        message: `${propertyName} must be an E.164 phone number or an email address`,
+        ...options,
+      },
+      validator: { validate: isHandle },
+    });
+}
+
+/**
+ * A timestamp in Unix seconds or milliseconds (clients send both); values above 10^11 are
+ * milliseconds (10^11 s is the year 5138).
+ */
+export function timestampToDate(value: number): Date {
+  return new Date(value > 1e11 ? value : value * 1000);
+}

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { RoomsRepository } from './rooms.repository';
+
+@Module({ providers: [RoomsRepository], exports: [RoomsRepository] })
+export class RoomsModule {}

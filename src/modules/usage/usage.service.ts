@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { ChatResult } from '../../core/llm/llm.types';
+
+export interface UsageScope {
+  userId: string | null;
+  roomId: string | null;
+  purpose: string;
+}
+
+@Injectable()
+export class UsageService {
+  /** Records LLM calls in the caller's transaction (so a rolled-back turn records nothing). */
+  async record(manager: EntityManager, scope: UsageScope, results: ChatResult[]): Promise<void> {
+    const calls = results;
+    if (!calls.length) return;
+    await manager.query(
+      `INSERT INTO llm_usage (user_id, room_id, purpose, model, prompt_tokens, completion_tokens, total_tokens, latency_ms)
+       SELECT $1, $2, $3, * FROM unnest($4::text[], $5::int[], $6::int[], $7::int[], $8::int[])`,
+      [
+        scope.userId,
+        scope.roomId,
+        scope.purpose,
+        calls.map((c) => c.model),
+        calls.map((c) => c.usage.promptTokens),
+        calls.map((c) => c.usage.completionTokens),
+        calls.map((c) => c.usage.totalTokens),
+        calls.map((c) => Math.round(c.latencyMs)),
+      ],
+    );
+  }
+}
