@@ -27,7 +27,9 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         is_default boolean NOT NULL DEFAULT false,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE UNIQUE INDEX personas_one_default ON personas (is_default) WHERE is_default`);
+    await q.query(
+      `CREATE UNIQUE INDEX personas_one_default ON personas (is_default) WHERE is_default`,
+    );
 
     await q.query(`
       CREATE TABLE rooms (
@@ -102,7 +104,9 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         UNIQUE (user_id, dedup_key)
       )`);
     await q.query(`CREATE INDEX memories_search ON memories USING gin (search_vector)`);
-    await q.query(`CREATE INDEX memories_user_recent ON memories (user_id, last_confirmed_at DESC)`);
+    await q.query(
+      `CREATE INDEX memories_user_recent ON memories (user_id, last_confirmed_at DESC)`,
+    );
 
     await q.query(`
       CREATE TABLE scheduled_messages (
