@@ -77,7 +77,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         metadata jsonb NOT NULL DEFAULT '{}',
         sent_at timestamptz NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
-        search_vector tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
+        search_vector tsvector GENERATED ALWAYS AS (${MESSAGES_SEARCH}) STORED
       )`);
     // A retried delivery (same GUID, or the edge's same agent/chat/sender/time/text) is one row:
     // the unique index, not a read-then-write, decides which copy is processed.
@@ -100,7 +100,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         dedup_key text NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         last_confirmed_at timestamptz NOT NULL DEFAULT now(),
-        search_vector tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
+        search_vector tsvector GENERATED ALWAYS AS (${MEMORIES_SEARCH}) STORED,
         UNIQUE (user_id, dedup_key)
       )`);
     await q.query(`CREATE INDEX memories_search ON memories USING gin (search_vector)`);
@@ -149,6 +149,18 @@ export class InitialSchema1764000000000 implements MigrationInterface {
     await q.query(`CREATE INDEX llm_usage_user ON llm_usage (user_id, created_at)`);
     await q.query(`CREATE INDEX llm_usage_room ON llm_usage (room_id, created_at)`);
 
+    // TypeORM's record of generated columns, which its CLI (migration:generate) reads.
+    await q.query(`
+      CREATE TABLE IF NOT EXISTS typeorm_metadata (
+        type varchar NOT NULL, database varchar, schema varchar, "table" varchar, name varchar, value text
+      )`);
+    await q.query(
+      `INSERT INTO typeorm_metadata (type, database, schema, "table", name, value) VALUES
+         ('GENERATED_COLUMN', current_database(), current_schema(), 'messages', 'search_vector', $1),
+         ('GENERATED_COLUMN', current_database(), current_schema(), 'memories', 'search_vector', $2)`,
+      [MESSAGES_SEARCH, MEMORIES_SEARCH],
+    );
+
     await q.query(
       `INSERT INTO personas (id, name, voice, system_prompt, is_default) VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10), ($11, $12, $13, $14, $15), ($16, $17, $18, $19, $20), ($21, $22, $23, $24, $25)`,
       PERSONAS.flatMap((p) => [p.id, p.name, p.voice, p.systemPrompt, p.id === 'sage']),
@@ -156,6 +168,9 @@ export class InitialSchema1764000000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(
+      `DELETE FROM typeorm_metadata WHERE type = 'GENERATED_COLUMN' AND "table" IN ('messages', 'memories')`,
+    );
     for (const table of [
       'llm_usage',
       'edge_agents',
@@ -172,6 +187,9 @@ export class InitialSchema1764000000000 implements MigrationInterface {
     }
   }
 }
+
+const MESSAGES_SEARCH = "to_tsvector('english', text)";
+const MEMORIES_SEARCH = "to_tsvector('english', content)";
 
 /** Personas are data: the ids are the ones deployed edge clients send (their default is luna). */
 const PERSONAS = [
