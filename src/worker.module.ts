@@ -3,12 +3,15 @@ import { Logger as PinoLogger } from 'pino';
 import { AppConfig } from './core/config/app-config';
 import { CoreModule } from './core/core.module';
 import { QueueName } from './core/queue/queue.constants';
+import { MemoryWorkerModule } from './modules/memory/memory-worker.module';
 
 /**
  * The processors of each queue, as the `<feature>-worker` modules that hold them. A queue
  * listed in WORKER_QUEUES but absent here has nothing to run yet and is reported at start-up.
  */
-const QUEUE_WORKER_MODULES: Partial<Record<QueueName, Type>> = {};
+const QUEUE_WORKER_MODULES: Partial<Record<QueueName, Type>> = {
+  [QueueName.MemoryExtraction]: MemoryWorkerModule,
+};
 
 /** The worker modules of the queues this process consumes (WORKER_QUEUES; empty = all). */
 export function workerModulesFor(config: AppConfig): Type[] {

@@ -29,6 +29,8 @@ export function testConfig(
 ): AppConfig {
   return loadConfig({
     NODE_ENV: 'test',
+    // The API alone: a test that needs workers starts them (startWorker), as production does.
+    APP_ROLE: 'api',
     PORT: '0',
     DATABASE_URL: env.databaseUrl,
     REDIS_URL: process.env.REDIS_URL,

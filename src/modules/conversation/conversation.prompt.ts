@@ -35,9 +35,12 @@ export function buildPrompt(input: PromptInput): Prompt {
   const known = [
     `You are talking with ${sender.name ?? sender.handle}${sender.name ? ` (${sender.handle})` : ''}.`,
     sender.timeZone ? `Their time zone is ${sender.timeZone}.` : '',
+    context.preferences.length ? `They like: ${context.preferences.join('; ')}.` : '',
     context.memories.length
       ? `What you remember about them:\n${context.memories.map((m) => `- (${m.type}) ${m.content}`).join('\n')}`
-      : 'You do not know anything about them yet.',
+      : context.preferences.length
+        ? ''
+        : 'You do not know anything about them yet.',
   ]
     .filter(Boolean)
     .join('\n');

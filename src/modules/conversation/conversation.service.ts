@@ -5,6 +5,8 @@ import OpenAI from 'openai';
 import { DataSource } from 'typeorm';
 import { LlmClient } from '../../core/llm/llm.client';
 import { LlmError } from '../../core/llm/llm.errors';
+import { JobName } from '../../core/queue/queue.constants';
+import { QueueService } from '../../core/queue/queue.service';
 import { ChatResult, LlmToolCall } from '../../core/llm/llm.types';
 import { MemoryType } from '../memory/entities/memory.entity';
 import { MemoryService } from '../memory/memory.service';
@@ -89,6 +91,7 @@ export class ConversationService {
     private readonly scheduled: ScheduledMessagesService,
     private readonly usage: UsageService,
     private readonly cache: ResponseCacheService,
+    private readonly queues: QueueService,
   ) {}
 
   async handle(message: InboundMessage): Promise<TurnResult> {
@@ -121,13 +124,16 @@ export class ConversationService {
       if (!id) return this.replay(room.roomId, message.dedupKey!);
       silent.inboundMessageId = id;
       await this.dataSource.query(`UPDATE messages SET response = $2 WHERE id = $1`, [id, silent]);
+      await this.extractMemories(id);
       return silent;
     }
 
     const inboundId = await this.rooms.insertInbound(turn, 'processing');
     if (!inboundId) return this.replay(room.roomId, message.dedupKey!);
     try {
-      return await this.answer(message, room, sender, persona.id, inboundId);
+      const result = await this.answer(message, room, sender, persona.id, inboundId);
+      await this.extractMemories(inboundId);
+      return result;
     } catch (err) {
       // Nothing half-written: the turn disappears, so the client's retry starts afresh.
       await this.rooms.deleteInbound(inboundId).catch(() => undefined);
@@ -312,6 +318,16 @@ export class ConversationService {
       default:
         return { result: { error: `unknown tool ${call.name}` } };
     }
+  }
+
+  /**
+   * Every stored inbound message is mined for memories by the memory-extraction worker, once
+   * (the job id is the message id). A queue outage costs that message's memories, not the turn.
+   */
+  private async extractMemories(messageId: string): Promise<void> {
+    await this.queues
+      .enqueue(JobName.MemoryExtract, { messageId }, { key: messageId })
+      .catch((err: Error) => this.logger.warn(`memory extraction not queued: ${err.message}`));
   }
 
   /** A retry of a message already stored: the first copy's outcome, once it has one. */

@@ -1,0 +1,33 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
+import { Job } from 'bullmq';
+import { JobName, JobPayloads, QueueName, WORKER_DEFAULTS } from '../../core/queue/queue.constants';
+import { MemoryExtractionService } from './memory-extraction.service';
+
+@Processor(QueueName.MemoryExtraction, WORKER_DEFAULTS)
+export class MemoryExtractionProcessor extends WorkerHost {
+  private readonly logger = new Logger(MemoryExtractionProcessor.name);
+
+  constructor(private readonly extraction: MemoryExtractionService) {
+    super();
+  }
+
+  async process(job: Job): Promise<number> {
+    switch (job.name) {
+      case JobName.MemoryExtract:
+        return this.extraction.extract((job.data as JobPayloads[JobName.MemoryExtract]).messageId);
+      default:
+        throw new Error(`no handler for job ${job.name} on ${QueueName.MemoryExtraction}`);
+    }
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, err: Error): void {
+    this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
+  }
+
+  @OnWorkerEvent('error')
+  onError(err: Error): void {
+    this.logger.warn(`worker error: ${err.message}`);
+  }
+}

@@ -1,0 +1,104 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { LlmClient } from '../../core/llm/llm.client';
+import { UsageService } from '../usage/usage.service';
+import {
+  MEMORY_EXTRACTION_SYSTEM,
+  memoryExtractionInput,
+  parseExtractedFacts,
+} from './memory-extraction.prompt';
+import { MemoryService } from './memory.service';
+
+interface Person {
+  id: string;
+  handle: string;
+  name: string | null;
+}
+
+@Injectable()
+export class MemoryExtractionService {
+  private readonly logger = new Logger(MemoryExtractionService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly llm: LlmClient,
+    private readonly memory: MemoryService,
+    private readonly usage: UsageService,
+  ) {}
+
+  /**
+   * Extracts what is worth remembering from one inbound message and stores it on the right
+   * person: a fact about another participant lands on them, anything else on the speaker — a
+   * name the model invents never creates or picks someone else. Running it twice adds nothing
+   * (memories are deduplicated per person).
+   */
+  async extract(messageId: string): Promise<number> {
+    const [message] = await this.dataSource.query(
+      `SELECT m.id, m.text, m.room_id AS "roomId", r.type AS "roomType",
+              u.id AS "speakerId", u.handle AS "speakerHandle", u.name AS "speakerName"
+       FROM messages m JOIN rooms r ON r.id = m.room_id JOIN users u ON u.id = m.sender_user_id
+       WHERE m.id = $1 AND m.direction = 'inbound'`,
+      [messageId],
+    );
+    if (!message || !message.text.trim()) return 0;
+    const participants: Person[] = await this.dataSource.query(
+      `SELECT u.id, u.handle, u.name FROM room_participants p JOIN users u ON u.id = p.user_id
+       WHERE p.room_id = $1 AND p.active`,
+      [message.roomId],
+    );
+    const speaker: Person = {
+      id: message.speakerId,
+      handle: message.speakerHandle,
+      name: message.speakerName,
+    };
+
+    const { data, result } = await this.llm.extractJson({
+      system: MEMORY_EXTRACTION_SYSTEM,
+      user: memoryExtractionInput({
+        speaker,
+        participants,
+        roomType: message.roomType,
+        text: message.text,
+      }),
+    });
+    const facts = parseExtractedFacts(data);
+    let created = 0;
+    await this.dataSource.transaction(async (manager) => {
+      for (const fact of facts) {
+        const owner = this.ownerOf(fact.about, speaker, participants);
+        const stored = await this.memory.remember(
+          {
+            userId: owner.id,
+            roomId: message.roomId,
+            type: fact.type,
+            content: fact.content,
+            confidence: fact.confidence,
+            source: 'extraction',
+            sourceMessageId: message.id,
+          },
+          manager,
+        );
+        if (stored.created) created++;
+      }
+      await this.usage.record(
+        manager,
+        { userId: speaker.id, roomId: message.roomId, purpose: 'memory-extraction' },
+        [result],
+      );
+    });
+    if (facts.length)
+      this.logger.log(`message ${messageId}: ${facts.length} facts, ${created} new`);
+    return created;
+  }
+
+  private ownerOf(about: string, speaker: Person, participants: Person[]): Person {
+    const wanted = about.toLowerCase();
+    if (wanted === 'speaker' || wanted === speaker.handle.toLowerCase()) return speaker;
+    return (
+      participants.find(
+        (p) => p.handle.toLowerCase() === wanted || (p.name && p.name.toLowerCase() === wanted),
+      ) ?? speaker
+    );
+  }
+}

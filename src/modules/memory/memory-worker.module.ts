@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { UsageModule } from '../usage/usage.module';
+import { MemoryExtractionProcessor } from './memory-extraction.processor';
+import { MemoryExtractionService } from './memory-extraction.service';
+import { MemoryModule } from './memory.module';
+
+/** The memory-extraction queue's processor; imported by worker roots only. */
+@Module({
+  imports: [MemoryModule, UsageModule],
+  providers: [MemoryExtractionService, MemoryExtractionProcessor],
+})
+export class MemoryWorkerModule {}

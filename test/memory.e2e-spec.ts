@@ -1,0 +1,203 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { MemoryExtractionService } from '../src/modules/memory/memory-extraction.service';
+import { FakeChatBody, FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
+import { createTestDatabase, TestDatabase } from './helpers/database';
+import { query } from './helpers/db-query';
+import {
+  clearRedisPrefix,
+  newRedisPrefix,
+  RunningApi,
+  startApi,
+  startWorker,
+  testConfig,
+} from './helpers/test-app';
+
+const RELAY_SECRET = 'relay-secret-memory-e2e';
+const auth = { authorization: `Bearer ${RELAY_SECRET}` };
+
+type Fact = { about: string; type: string; content: string; confidence?: number };
+
+describe('memories: extracted by the worker, deduplicated, attributed, used in replies', () => {
+  let db: TestDatabase;
+  let fake: FakeOpenAI;
+  let api: RunningApi;
+  let worker: { app: INestApplicationContext };
+  const prefix = newRedisPrefix();
+  /** What the fake "extracts" per message text. */
+  const facts = new Map<string, Fact[]>();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fake = await startFakeOpenAI();
+    const config = testConfig(
+      { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
+      { RELAY_WEBHOOK_SECRET: RELAY_SECRET },
+    );
+    api = await startApi(config);
+    worker = await startWorker(config);
+  });
+
+  afterAll(async () => {
+    await worker?.app.close();
+    await api?.close();
+    await fake?.close();
+    await clearRedisPrefix(prefix);
+    await db?.drop();
+  });
+
+  beforeEach(() => {
+    fake.reset();
+    facts.clear();
+    fake.respondWith((body: FakeChatBody) => {
+      if (body.response_format?.type !== 'json_object') return { content: 'noted!' };
+      const input = String(body.messages?.at(-1)?.content ?? '');
+      const text = input.split('Message: ')[1] ?? '';
+      return { content: JSON.stringify({ facts: facts.get(text) ?? [] }) };
+    });
+  });
+
+  const send = (body: Record<string, unknown>) =>
+    api.request('POST', '/orchestrator/message', { body, headers: auth });
+
+  const memoriesOf = (handle: string) =>
+    query<{ type: string; content: string; source: string }>(
+      db.url,
+      `SELECT m.type, m.content, m.source FROM memories m JOIN users u ON u.id = m.user_id
+       WHERE u.handle = $1 ORDER BY m.content`,
+      [handle],
+    );
+
+  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const value = await read();
+      if (done(value) || Date.now() > deadline) return value;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('extracts facts from a message once, and the next reply’s prompt carries them', async () => {
+    const me = '+15553330001';
+    facts.set('I finally started rock climbing, obsessed', [
+      { about: 'speaker', type: 'activity', content: 'has started rock climbing', confidence: 0.9 },
+      { about: 'speaker', type: 'preference', content: 'loves bouldering gyms', confidence: 0.8 },
+    ]);
+    const res = await send({
+      chat_guid: `iMessage;-;${me}`,
+      mode: 'direct',
+      sender: me,
+      text: 'I finally started rock climbing, obsessed',
+      timestamp: Math.floor(Date.now() / 1000),
+      participants: [me],
+    });
+    expect(res.status).toBe(200);
+    const stored = await eventually(
+      () => memoriesOf(me),
+      (rows) => rows.length === 2,
+    );
+    expect(stored).toEqual([
+      { type: 'activity', content: 'has started rock climbing', source: 'extraction' },
+      { type: 'preference', content: 'loves bouldering gyms', source: 'extraction' },
+    ]);
+
+    // Processing the same message again adds nothing.
+    const [inbound] = await query<{ id: string }>(
+      db.url,
+      `SELECT m.id FROM messages m JOIN users u ON u.id = m.sender_user_id WHERE u.handle = $1 AND m.direction = 'inbound'`,
+      [me],
+    );
+    expect(await worker.app.get(MemoryExtractionService).extract(inbound.id)).toBe(0);
+    expect(await memoriesOf(me)).toHaveLength(2);
+    const usage = await query(
+      db.url,
+      `SELECT purpose FROM llm_usage WHERE purpose = 'memory-extraction'`,
+    );
+    expect(usage.length).toBeGreaterThanOrEqual(2);
+
+    // Retrieval: the memories (the preference as profile, the activity as relevant) reach the prompt.
+    await send({
+      chat_guid: `iMessage;-;${me}`,
+      mode: 'direct',
+      sender: me,
+      text: 'going climbing again tonight',
+      timestamp: Math.floor(Date.now() / 1000),
+      participants: [me],
+    });
+    const replyPrompt = fake
+      .chatRequests()
+      .filter((r) => r.body.response_format?.type !== 'json_object')
+      .at(-1)!.body.messages![0].content as string;
+    expect(replyPrompt).toContain('They like: loves bouldering gyms');
+    expect(replyPrompt).toContain('has started rock climbing');
+  });
+
+  it('attributes facts in a group to the participant they are about, never to a stranger', async () => {
+    const alex = '+15553330002';
+    const sam = '+15553330003';
+    const text = 'Sam got a puppy named Max and Jordan is moving to Denver';
+    facts.set(text, [
+      { about: sam, type: 'fact', content: 'has a puppy named Max' },
+      { about: 'Jordan', type: 'plan', content: 'knows someone moving to Denver' },
+      { about: 'speaker', type: 'fact', content: 'tells the group the news' },
+    ]);
+    await send({
+      chat_guid: 'chat555000111',
+      mode: 'group',
+      sender: alex,
+      text,
+      timestamp: Math.floor(Date.now() / 1000),
+      participants: [alex, sam],
+    });
+    const samMemories = await eventually(
+      () => memoriesOf(sam),
+      (rows) => rows.length === 1,
+    );
+    expect(samMemories.map((m) => m.content)).toEqual(['has a puppy named Max']);
+    const alexMemories = await eventually(
+      () => memoriesOf(alex),
+      (rows) => rows.length === 2,
+    );
+    expect(alexMemories.map((m) => m.content).sort()).toEqual([
+      'knows someone moving to Denver',
+      'tells the group the news',
+    ]);
+  });
+
+  it('the same fact said twice is confirmed, not stored twice', async () => {
+    const me = '+15553330004';
+    facts.set('my sister Maya is visiting', [
+      { about: 'speaker', type: 'person', content: 'Has a sister named Maya.' },
+    ]);
+    facts.set('did I mention my sister Maya is visiting', [
+      { about: 'speaker', type: 'person', content: 'has a sister named maya' },
+    ]);
+    for (const text of ['my sister Maya is visiting', 'did I mention my sister Maya is visiting']) {
+      await send({
+        chat_guid: `iMessage;-;${me}`,
+        mode: 'direct',
+        sender: me,
+        text,
+        timestamp: Math.floor(Date.now() / 1000),
+        participants: [me],
+      });
+    }
+    // Both messages went through extraction (one usage record each, on the speaker).
+    await eventually(
+      () =>
+        query(
+          db.url,
+          `SELECT count(*)::int AS n FROM llm_usage l JOIN users u ON u.id = l.user_id
+           WHERE l.purpose = 'memory-extraction' AND u.handle = $1`,
+          [me],
+        ),
+      (rows) => Number(rows[0].n) >= 2,
+    );
+    const rows = await eventually(
+      () => memoriesOf(me),
+      (r) => r.length >= 1,
+    );
+    expect(rows).toEqual([
+      { type: 'person', content: 'Has a sister named Maya.', source: 'extraction' },
+    ]);
+  });
+});
