@@ -1,5 +1,8 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { QueueService } from '../src/core/queue/queue.service';
+import { QueueName } from '../src/core/queue/queue.constants';
+import { MemoryConsolidationService } from '../src/modules/memory/memory-consolidation.service';
 import { MemoryExtractionService } from '../src/modules/memory/memory-extraction.service';
+import { MemoryService } from '../src/modules/memory/memory.service';
 import { FakeChatBody, FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
@@ -21,7 +24,7 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
-  let worker: { app: INestApplicationContext };
+  let worker: Awaited<ReturnType<typeof startWorker>>;
   const prefix = newRedisPrefix();
   /** What the fake "extracts" per message text. */
   const facts = new Map<string, Fact[]>();
@@ -199,5 +202,75 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
     expect(rows).toEqual([
       { type: 'person', content: 'Has a sister named Maya.', source: 'extraction' },
     ]);
+  });
+
+  it('consolidation merges duplicates and retires superseded facts, after a quiet period', async () => {
+    const me = '+15553330005';
+    facts.set('blue is my favourite colour, and sushi forever', [
+      { about: 'speaker', type: 'preference', content: 'favourite colour is blue' },
+      { about: 'speaker', type: 'preference', content: 'loves sushi' },
+    ]);
+    facts.set('actually green is my favourite now. sushi is the best', [
+      { about: 'speaker', type: 'preference', content: 'favourite colour is green' },
+      { about: 'speaker', type: 'preference', content: 'really enjoys sushi' },
+    ]);
+    for (const text of facts.keys()) {
+      await send({
+        chat_guid: `iMessage;-;${me}`,
+        mode: 'direct',
+        sender: me,
+        text,
+        timestamp: Math.floor(Date.now() / 1000),
+        participants: [me],
+      });
+    }
+    await eventually(
+      () => memoriesOf(me),
+      (rows) => rows.length === 4,
+    );
+    const [user] = await query<{ id: string }>(db.url, `SELECT id FROM users WHERE handle = $1`, [
+      me,
+    ]);
+
+    // New memories scheduled one consolidation for this person, waiting for the quiet period.
+    const queue = api.app.get(QueueService).queue(QueueName.MemoryExtraction);
+    const pending = await eventually(
+      () => queue.getJob(`memory.consolidate-${user.id}`),
+      (job) => job !== undefined,
+    );
+    expect(pending).toBeDefined();
+    expect(await pending!.isDelayed()).toBe(true);
+
+    // Oldest first: 1 blue, 2 sushi, 3 green, 4 really enjoys sushi.
+    fake.respondWith(() => ({
+      content: JSON.stringify({ duplicates: [[2, 4]], superseded: [{ old: 1, new: 3 }] }),
+    }));
+    const outcome = await worker.app.get(MemoryConsolidationService).consolidate(user.id);
+    expect(outcome).toEqual({ merged: 1, superseded: 1 });
+    const rows = await query(
+      db.url,
+      `SELECT content, superseded_at IS NOT NULL AS superseded FROM memories WHERE user_id = $1 ORDER BY content`,
+      [user.id],
+    );
+    expect(rows).toEqual([
+      { content: 'favourite colour is blue', superseded: true },
+      { content: 'favourite colour is green', superseded: false },
+      { content: 'loves sushi', superseded: false },
+    ]);
+    const context = await api.app
+      .get(MemoryService)
+      .contextFor({ id: user.id, name: null }, 'colour');
+    expect([...context.preferences, ...context.memories.map((m) => m.content)]).not.toContain(
+      'favourite colour is blue',
+    );
+
+    // A plan that names unknown memories or contradicts itself changes nothing.
+    fake.respondWith(() => ({
+      content: JSON.stringify({ duplicates: [[9, 1]], superseded: [{ old: 2, new: 2 }] }),
+    }));
+    expect(await worker.app.get(MemoryConsolidationService).consolidate(user.id)).toEqual({
+      merged: 0,
+      superseded: 0,
+    });
   });
 });

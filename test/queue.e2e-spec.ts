@@ -4,23 +4,24 @@ import { JobName, QueueName } from '../src/core/queue/queue.constants';
 import { bullConnection } from '../src/core/queue/queue.module';
 import { bullPrefix } from '../src/core/redis/redis.factory';
 import { createTestDatabase, TestDatabase } from './helpers/database';
-import { clearRedisPrefix, newRedisPrefix, startWorker, testConfig } from './helpers/test-app';
+import { clearRedisPrefix, newRedisPrefix, RunningApi, startApi, testConfig } from './helpers/test-app';
 
 describe('queues (real Redis, BullMQ)', () => {
   let db: TestDatabase;
   let prefix: string;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
+  // The API process (no processors), so jobs stay where enqueue put them.
+  let api: RunningApi;
   let queues: QueueService;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     prefix = newRedisPrefix();
-    worker = await startWorker(testConfig({ databaseUrl: db.url, redisPrefix: prefix }));
-    queues = worker.app.get(QueueService);
+    api = await startApi(testConfig({ databaseUrl: db.url, redisPrefix: prefix }));
+    queues = api.app.get(QueueService);
   });
 
   afterAll(async () => {
-    await worker?.app.close();
+    await api?.close();
     await clearRedisPrefix(prefix);
     await db?.drop();
   });

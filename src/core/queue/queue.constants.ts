@@ -9,12 +9,14 @@ export enum QueueName {
 export enum JobName {
   PhotoAnalyze = 'photo.analyze',
   MemoryExtract = 'memory.extract',
+  MemoryConsolidate = 'memory.consolidate',
   ScheduledMessageSend = 'scheduled-message.send',
 }
 
 export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.PhotoAnalyze]: QueueName.PhotoAnalysis,
   [JobName.MemoryExtract]: QueueName.MemoryExtraction,
+  [JobName.MemoryConsolidate]: QueueName.MemoryExtraction,
   [JobName.ScheduledMessageSend]: QueueName.ScheduledMessages,
 };
 
@@ -22,6 +24,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
 export interface JobPayloads {
   [JobName.PhotoAnalyze]: { photoId: string };
   [JobName.MemoryExtract]: { messageId: string };
+  [JobName.MemoryConsolidate]: { userId: string };
   [JobName.ScheduledMessageSend]: { scheduledMessageId: string };
 }
 

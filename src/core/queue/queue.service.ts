@@ -55,6 +55,32 @@ export class QueueService implements OnModuleInit {
     });
   }
 
+  /**
+   * A delayed job that runs once activity has stopped for `delayMs`: enqueueing it again while
+   * it waits pushes it back (a debounce), so a burst of work yields one run at its end.
+   */
+  async debounce<J extends JobName>(
+    job: J,
+    payload: JobPayloads[J],
+    options: EnqueueOptions & { delayMs: number },
+  ) {
+    const queue = this.queue(JOB_QUEUE[job]);
+    const jobId = jobIdFor(job, options.key);
+    const waiting = await queue.getJob(jobId);
+    if (waiting && (await waiting.isDelayed())) {
+      await waiting.changeDelay(options.delayMs);
+      return waiting;
+    }
+    return queue.add(job, payload, {
+      ...DEFAULT_JOB_OPTIONS,
+      jobId,
+      delay: options.delayMs,
+      // Gone once done, so the next burst can schedule the same id again.
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
   queue(name: QueueName): Queue {
     return this.queues[name];
   }

@@ -3,14 +3,14 @@ import { MemoryModule } from '../memory/memory.module';
 import { PersonasModule } from '../personas/personas.module';
 import { RoomsModule } from '../rooms/rooms.module';
 import { ScheduledMessagesModule } from '../scheduled-messages/scheduled-messages.module';
-import { UsageModule } from '../usage/usage.module';
+import { ConversationRepository } from './conversation.repository';
 import { ConversationService } from './conversation.service';
 import { ResponseCacheService } from './response-cache.service';
 
 /** The conversation engine, shared by every channel that talks to the assistant. */
 @Module({
-  imports: [PersonasModule, RoomsModule, MemoryModule, ScheduledMessagesModule, UsageModule],
-  providers: [ConversationService, ResponseCacheService],
+  imports: [PersonasModule, RoomsModule, MemoryModule, ScheduledMessagesModule],
+  providers: [ConversationService, ConversationRepository, ResponseCacheService],
   exports: [ConversationService],
 })
 export class ConversationModule {}

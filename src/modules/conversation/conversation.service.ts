@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import OpenAI from 'openai';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { LlmClient } from '../../core/llm/llm.client';
 import { LlmError } from '../../core/llm/llm.errors';
 import { JobName } from '../../core/queue/queue.constants';
@@ -14,12 +14,12 @@ import { PersonasService } from '../personas/personas.service';
 import { prefixedChatGuid } from '../rooms/chat-guid';
 import { RoomType } from '../rooms/entities/room.entity';
 import { ResolvedRoom, RoomsRepository } from '../rooms/rooms.repository';
+import { ConversationRepository } from './conversation.repository';
 import { parseSendAt } from '../scheduled-messages/send-at';
 import {
   ScheduledMessageRow,
   ScheduledMessagesService,
 } from '../scheduled-messages/scheduled-messages.service';
-import { UsageService } from '../usage/usage.service';
 import { UserRow } from '../users/entities/user.entity';
 import { ASSISTANT_TOOLS } from './assistant-tools';
 import { buildPrompt, mentionsPersona, splitBubbles } from './conversation.prompt';
@@ -89,47 +89,45 @@ export class ConversationService {
     private readonly rooms: RoomsRepository,
     private readonly memory: MemoryService,
     private readonly scheduled: ScheduledMessagesService,
-    private readonly usage: UsageService,
+    private readonly turns: ConversationRepository,
     private readonly cache: ResponseCacheService,
     private readonly queues: QueueService,
   ) {}
 
   async handle(message: InboundMessage): Promise<TurnResult> {
     const persona = await this.personas.resolve(message.personaId);
-    const room = await this.rooms.resolve({
+    // Group rule: in a group the assistant answers only when addressed; never to empty text.
+    const respond =
+      message.text.trim() !== '' &&
+      (message.roomType === 'direct' ||
+        message.addressed ||
+        mentionsPersona(message.text, persona.name));
+    const room = await this.rooms.resolveTurn({
       chatGuid: prefixedChatGuid(message.chatGuid),
       type: message.roomType,
-      handles: [message.senderHandle, ...message.participants],
+      handles: message.participants,
       participantsListed: message.participants.length > 0,
       personaId: persona.id,
+      inbound: {
+        senderHandle: message.senderHandle,
+        text: message.text,
+        messageGuid: message.messageGuid,
+        dedupKey: message.dedupKey,
+        status: respond ? 'processing' : 'ignored',
+        metadata: message.metadata,
+        sentAt: message.sentAt,
+      },
     });
-    const sender = room.users.get(message.senderHandle)!;
-    const turn = {
-      roomId: room.roomId,
-      assistantInstanceId: room.assistantInstanceId,
-      senderUserId: sender.id,
-      senderHandle: message.senderHandle,
-      text: message.text,
-      messageGuid: message.messageGuid,
-      dedupKey: message.dedupKey,
-      metadata: message.metadata,
-      sentAt: message.sentAt,
-    };
+    const inboundId = room.inboundId;
+    if (!inboundId) return this.replay(room.roomId, message.dedupKey!);
 
-    const respond =
-      message.text.trim() !== '' && (await this.isAddressed(message, room, persona.name));
     if (!respond) {
-      const silent = this.result(room, { inboundMessageId: randomUUID() });
-      const id = await this.rooms.insertInbound(turn, 'ignored', null);
-      if (!id) return this.replay(room.roomId, message.dedupKey!);
-      silent.inboundMessageId = id;
-      await this.dataSource.query(`UPDATE messages SET response = $2 WHERE id = $1`, [id, silent]);
-      await this.extractMemories(id);
+      const silent = this.result(room, { inboundMessageId: inboundId });
+      await this.rooms.setResponse(inboundId, { ...silent });
+      await this.extractMemories(inboundId);
       return silent;
     }
-
-    const inboundId = await this.rooms.insertInbound(turn, 'processing');
-    if (!inboundId) return this.replay(room.roomId, message.dedupKey!);
+    const sender = room.users.get(message.senderHandle)!;
     try {
       const result = await this.answer(message, room, sender, persona.id, inboundId);
       await this.extractMemories(inboundId);
@@ -145,13 +143,6 @@ export class ConversationService {
       }
       throw err;
     }
-  }
-
-  private async isAddressed(message: InboundMessage, room: ResolvedRoom, personaName: string) {
-    if (room.roomType === 'direct' || message.addressed) return true;
-    if (mentionsPersona(message.text, personaName)) return true;
-    const replyTo = message.metadata.reply_to_guid;
-    return typeof replyTo === 'string' && this.rooms.isAssistantMessage(room.roomId, replyTo);
   }
 
   private async answer(
@@ -219,11 +210,11 @@ export class ConversationService {
     const replyText = reply.trim();
     const outboundId = replyText ? randomUUID() : null;
     const schedules: ScheduledMessageRow[] = [];
-    const result = await this.dataSource.transaction(async (manager) => {
+    const commit = async (manager?: EntityManager): Promise<TurnResult> => {
       for (const effect of effects) {
         if (effect.kind === 'schedule') {
           schedules.push(
-            await this.scheduled.create(manager, {
+            await this.scheduled.create(manager!, {
               roomId: room.roomId,
               assistantInstanceId: room.assistantInstanceId,
               requestedByUserId: sender.id,
@@ -247,11 +238,6 @@ export class ConversationService {
           );
         }
       }
-      await this.usage.record(
-        manager,
-        { userId: sender.id, roomId: room.roomId, purpose: 'reply' },
-        calls,
-      );
       const first = schedules[0];
       const outcome = this.result(room, {
         inboundMessageId: inboundId,
@@ -264,15 +250,24 @@ export class ConversationService {
           : null,
         toolCalls,
       });
-      await this.rooms.completeTurn(manager, {
-        inboundId,
-        roomId: room.roomId,
-        assistantInstanceId: room.assistantInstanceId,
-        reply: outboundId ? { id: outboundId, text: replyText } : null,
-        response: { ...outcome },
-      });
+      await this.turns.commitTurn(
+        {
+          inboundId,
+          roomId: room.roomId,
+          assistantInstanceId: room.assistantInstanceId,
+          userId: sender.id,
+          reply: outboundId ? { id: outboundId, text: replyText } : null,
+          response: { ...outcome },
+          calls,
+        },
+        manager,
+      );
       return outcome;
-    });
+    };
+    // The common turn is one statement; tool writes join it in one transaction.
+    const result = effects.length
+      ? await this.dataSource.transaction((manager) => commit(manager))
+      : await commit();
     for (const row of schedules)
       await this.scheduled.enqueue({ ...row, sendAt: new Date(row.sendAt) });
     return result;

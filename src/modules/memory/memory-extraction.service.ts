@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { LlmClient } from '../../core/llm/llm.client';
+import { JobName } from '../../core/queue/queue.constants';
+import { QueueService } from '../../core/queue/queue.service';
 import { UsageService } from '../usage/usage.service';
 import {
   MEMORY_EXTRACTION_SYSTEM,
@@ -9,6 +11,9 @@ import {
   parseExtractedFacts,
 } from './memory-extraction.prompt';
 import { MemoryService } from './memory.service';
+
+/** Consolidation runs once a person's memories have been quiet this long. */
+export const CONSOLIDATION_QUIET_MS = 10 * 60_000;
 
 interface Person {
   id: string;
@@ -25,6 +30,7 @@ export class MemoryExtractionService {
     private readonly llm: LlmClient,
     private readonly memory: MemoryService,
     private readonly usage: UsageService,
+    private readonly queues: QueueService,
   ) {}
 
   /**
@@ -64,6 +70,7 @@ export class MemoryExtractionService {
     });
     const facts = parseExtractedFacts(data);
     let created = 0;
+    const changed = new Set<string>();
     await this.dataSource.transaction(async (manager) => {
       for (const fact of facts) {
         const owner = this.ownerOf(fact.about, speaker, participants);
@@ -79,7 +86,10 @@ export class MemoryExtractionService {
           },
           manager,
         );
-        if (stored.created) created++;
+        if (stored.created) {
+          created++;
+          changed.add(owner.id);
+        }
       }
       await this.usage.record(
         manager,
@@ -87,8 +97,16 @@ export class MemoryExtractionService {
         [result],
       );
     });
-    if (facts.length)
+    for (const userId of changed) {
+      await this.queues.debounce(
+        JobName.MemoryConsolidate,
+        { userId },
+        { key: userId, delayMs: CONSOLIDATION_QUIET_MS },
+      );
+    }
+    if (facts.length) {
       this.logger.log(`message ${messageId}: ${facts.length} facts, ${created} new`);
+    }
     return created;
   }
 

@@ -11,6 +11,8 @@ export interface NewMemory {
   confidence: number;
   source: string;
   sourceMessageId: string | null;
+  /** The photo it was seen in (a `visual_*` memory); deleting the photo deletes the memory. */
+  sourcePhotoId?: string | null;
 }
 
 export interface MemoryHit {
@@ -55,8 +57,8 @@ export class MemoryService {
     manager?: EntityManager,
   ): Promise<{ id: string; created: boolean }> {
     const [row] = await (manager ?? this.dataSource.manager).query(
-      `INSERT INTO memories (user_id, room_id, type, content, confidence, source, source_message_id, dedup_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO memories (user_id, room_id, type, content, confidence, source, source_message_id, dedup_key, source_photo_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (user_id, dedup_key) DO UPDATE
          SET last_confirmed_at = now(), confidence = GREATEST(memories.confidence, EXCLUDED.confidence)
        RETURNING id, (xmax = 0) AS created`,
@@ -69,9 +71,39 @@ export class MemoryService {
         memory.source,
         memory.sourceMessageId,
         memoryDedupKey(memory.type, memory.content),
+        memory.sourcePhotoId ?? null,
       ],
     );
     return { id: row.id, created: row.created };
+  }
+
+  /**
+   * Deletes the memories learned from a photo and/or a message; returns how many. At least one
+   * source is required (never "everything").
+   */
+  async deleteBySource(
+    source: { photoId?: string; messageId?: string },
+    manager?: EntityManager,
+  ): Promise<number> {
+    if (!source.photoId && !source.messageId) {
+      throw new Error('deleteBySource needs a photoId or a messageId');
+    }
+    const [, count]: [unknown[], number] = await (manager ?? this.dataSource.manager).query(
+      `DELETE FROM memories
+       WHERE ($1::uuid IS NOT NULL AND source_photo_id = $1::uuid)
+          OR ($2::uuid IS NOT NULL AND source_message_id = $2::uuid)`,
+      [source.photoId ?? null, source.messageId ?? null],
+    );
+    return count;
+  }
+
+  /** Deletes every memory of a person ("forget me"); returns how many. */
+  async deleteByUser(userId: string, manager?: EntityManager): Promise<number> {
+    const [, count]: [unknown[], number] = await (manager ?? this.dataSource.manager).query(
+      `DELETE FROM memories WHERE user_id = $1`,
+      [userId],
+    );
+    return count;
   }
 
   /** A person's memories ranked by full-text relevance to the query (most recent when none match). */
@@ -79,7 +111,7 @@ export class MemoryService {
     const rows: MemoryHit[] = await this.dataSource.query(
       `SELECT id, type, content, confidence, last_confirmed_at AS "lastConfirmedAt"
        FROM memories, websearch_to_tsquery('english', $2) q
-       WHERE user_id = $1 AND ($2 = '' OR search_vector @@ q)
+       WHERE user_id = $1 AND superseded_at IS NULL AND ($2 = '' OR search_vector @@ q)
        ORDER BY ts_rank(search_vector, q) DESC, last_confirmed_at DESC
        LIMIT $3`,
       [userId, query.slice(0, 500), Math.min(Math.max(limit, 1), 20)],
@@ -105,7 +137,7 @@ export class MemoryService {
          SELECT m.id, m.type, m.content, m.confidence, m.last_confirmed_at,
                 ts_rank_cd(m.search_vector, q.q) * m.confidence
                   / (1 + extract(epoch FROM now() - m.last_confirmed_at) / 2592000) AS score
-         FROM memories m, q WHERE m.user_id = $1
+         FROM memories m, q WHERE m.user_id = $1 AND m.superseded_at IS NULL
        ), relevant AS (
          SELECT 'relevant' AS kind, * FROM scored ORDER BY score DESC, last_confirmed_at DESC LIMIT $3
        ), profile AS (

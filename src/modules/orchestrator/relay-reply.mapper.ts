@@ -41,10 +41,14 @@ export function toEdgeReply(
   };
 }
 
-/** `mentioned_sage`, `mentioned_luna`, …: the client saw the persona addressed. */
+/**
+ * The client saw the persona addressed: `mentioned_sage`, `mentioned_luna`, … or
+ * `reply_to_assistant` (the message replies to one of the assistant's).
+ */
 export function mentionedInMetadata(metadata: Record<string, unknown>): boolean {
   return Object.entries(metadata).some(
-    ([key, value]) => key.startsWith('mentioned_') && value === true,
+    ([key, value]) =>
+      (key.startsWith('mentioned_') || key === 'reply_to_assistant') && value === true,
   );
 }
 

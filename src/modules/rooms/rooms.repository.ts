@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { UserRow } from '../users/entities/user.entity';
 import { RoomType } from './entities/room.entity';
 
@@ -13,14 +13,13 @@ export interface ResolvedRoom {
   users: Map<string, UserRow>;
 }
 
-export interface InboundTurn {
-  roomId: string;
-  assistantInstanceId: string;
-  senderUserId: string;
+export interface NewInbound {
   senderHandle: string;
   text: string;
   messageGuid: string | null;
+  /** The retry identity of the message, unique per room; null = none. */
   dedupKey: string | null;
+  status: 'processing' | 'ignored';
   metadata: Record<string, unknown>;
   sentAt: Date;
 }
@@ -44,18 +43,22 @@ export class RoomsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Creates or updates, in one statement: the people, the room, its membership (the listed
-   * participants become active; when a list is given, the others inactive) and the assistant
-   * instance of the persona.
+   * One statement for everything a new inbound message touches: the people (users by handle),
+   * the room, its membership (the listed participants become active; when a list is given, the
+   * others inactive), the assistant instance of the persona, and the inbound turn itself. The turn
+   * is inserted unless a row with the same dedup key exists — then `inboundId` is undefined: the
+   * unique index, not a read-then-write, decides which of two copies is processed.
    */
-  async resolve(input: {
+  async resolveTurn(input: {
     chatGuid: string;
     type: RoomType;
     handles: string[];
     participantsListed: boolean;
     personaId: string;
-  }): Promise<ResolvedRoom> {
-    const handles = [...new Set(input.handles)];
+    inbound: NewInbound;
+  }): Promise<ResolvedRoom & { inboundId: string | undefined }> {
+    const turn = input.inbound;
+    const handles = [...new Set([turn.senderHandle, ...input.handles])];
     const [row] = await this.dataSource.query(
       `WITH u AS (
          INSERT INTO users (handle) SELECT unnest($1::text[])
@@ -77,69 +80,49 @@ export class RoomsRepository {
          INSERT INTO assistant_instances (room_id, persona_id) SELECT r.id, $4 FROM r
          ON CONFLICT (room_id, persona_id) DO UPDATE SET persona_id = EXCLUDED.persona_id
          RETURNING id
+       ), m AS (
+         INSERT INTO messages (room_id, assistant_instance_id, direction, sender_user_id,
+                               sender_handle, text, message_guid, dedup_key, status, metadata, sent_at)
+         SELECT r.id, a.id, 'inbound', (SELECT id FROM u WHERE handle = $6), $6, $7, $8, $9, $10,
+                $11, $12
+         FROM r, a
+         ON CONFLICT (room_id, dedup_key) DO NOTHING
+         RETURNING id
        )
        SELECT r.id AS "roomId", r.type AS "roomType", a.id AS "assistantInstanceId",
               (SELECT json_agg(u) FROM u) AS users,
-              (SELECT count(*) FROM p)::int AS "participantsCount"
+              (SELECT count(*) FROM p)::int AS "participantsCount",
+              (SELECT id FROM m) AS "inboundId"
        FROM r, a`,
-      [handles, input.chatGuid, input.type, input.personaId, input.participantsListed],
-    );
-    const users = new Map<string, UserRow>(
-      (row.users as UserRow[]).map((user) => [user.handle, user]),
+      [
+        handles,
+        input.chatGuid,
+        input.type,
+        input.personaId,
+        input.participantsListed,
+        turn.senderHandle,
+        turn.text,
+        turn.messageGuid,
+        turn.dedupKey,
+        turn.status,
+        turn.metadata,
+        turn.sentAt,
+      ],
     );
     return {
       roomId: row.roomId,
       roomType: row.roomType,
       assistantInstanceId: row.assistantInstanceId,
       participantsCount: row.participantsCount,
-      users,
+      users: new Map((row.users as UserRow[]).map((user) => [user.handle, user])),
+      inboundId: row.inboundId ?? undefined,
     };
-  }
-
-  /**
-   * Stores an inbound turn as `processing`, or returns undefined when a row with the same dedup
-   * key exists: the unique index decides, so two copies arriving together store one row.
-   */
-  async insertInbound(
-    turn: InboundTurn,
-    status: 'processing' | 'ignored',
-    response: Record<string, unknown> | null = null,
-  ): Promise<string | undefined> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      `INSERT INTO messages (room_id, assistant_instance_id, direction, sender_user_id, sender_handle,
-                             text, message_guid, dedup_key, status, metadata, sent_at, response)
-       VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT (room_id, dedup_key) DO NOTHING
-       RETURNING id`,
-      [
-        turn.roomId,
-        turn.assistantInstanceId,
-        turn.senderUserId,
-        turn.senderHandle,
-        turn.text,
-        turn.messageGuid,
-        turn.dedupKey,
-        status,
-        turn.metadata,
-        turn.sentAt,
-        response,
-      ],
-    );
-    return rows[0]?.id;
   }
 
   async findInbound(roomId: string, dedupKey: string): Promise<StoredInbound | undefined> {
     const rows: StoredInbound[] = await this.dataSource.query(
       `SELECT id, status, response FROM messages WHERE room_id = $1 AND dedup_key = $2`,
       [roomId, dedupKey],
-    );
-    return rows[0];
-  }
-
-  async findInboundById(id: string): Promise<StoredInbound | undefined> {
-    const rows: StoredInbound[] = await this.dataSource.query(
-      `SELECT id, status, response FROM messages WHERE id = $1`,
-      [id],
     );
     return rows[0];
   }
@@ -156,51 +139,17 @@ export class RoomsRepository {
     return rows.reverse();
   }
 
-  /** Whether the assistant wrote the message a reply points at (group rule: replies address it). */
-  async isAssistantMessage(roomId: string, messageGuid: string): Promise<boolean> {
-    const rows = await this.dataSource.query(
-      `SELECT 1 FROM messages WHERE room_id = $1 AND message_guid = $2 AND direction = 'outbound'`,
-      [roomId, messageGuid],
-    );
-    return rows.length > 0;
-  }
-
   async deleteInbound(id: string): Promise<void> {
     await this.dataSource.query(`DELETE FROM messages WHERE id = $1 AND status = 'processing'`, [
       id,
     ]);
   }
 
-  /**
-   * Inside the turn's final transaction: the reply row (when there is a reply), and the inbound
-   * row marked answered with the response that retries will get.
-   */
-  async completeTurn(
-    manager: EntityManager,
-    input: {
-      inboundId: string;
-      roomId: string;
-      assistantInstanceId: string;
-      reply: { id: string; text: string } | null;
-      response: Record<string, unknown>;
-    },
-  ): Promise<void> {
-    if (input.reply) {
-      await manager.query(
-        `INSERT INTO messages (id, room_id, assistant_instance_id, direction, text, status, reply_to_id, sent_at)
-         VALUES ($1, $2, $3, 'outbound', $4, 'sent', $5, now())`,
-        [
-          input.reply.id,
-          input.roomId,
-          input.assistantInstanceId,
-          input.reply.text,
-          input.inboundId,
-        ],
-      );
-    }
-    await manager.query(`UPDATE messages SET status = 'answered', response = $2 WHERE id = $1`, [
-      input.inboundId,
-      input.response,
+  /** Records the outcome of a turn that gets no reply (group chatter, empty text). */
+  async setResponse(inboundId: string, response: Record<string, unknown>): Promise<void> {
+    await this.dataSource.query(`UPDATE messages SET response = $2 WHERE id = $1`, [
+      inboundId,
+      response,
     ]);
   }
 }

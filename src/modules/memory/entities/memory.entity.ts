@@ -65,4 +65,11 @@ export class MemoryEntity {
 
   @Column({ name: 'last_confirmed_at', type: 'timestamptz' })
   lastConfirmedAt!: Date;
+
+  /** Set when a newer memory replaced this one (a changed favourite); then it leaves prompts. */
+  @Column({ name: 'superseded_by', type: 'uuid', nullable: true })
+  supersededBy!: string | null;
+
+  @Column({ name: 'superseded_at', type: 'timestamptz', nullable: true })
+  supersededAt!: Date | null;
 }

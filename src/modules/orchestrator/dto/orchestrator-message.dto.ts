@@ -77,7 +77,7 @@ export class OrchestratorMessageDto {
 
   @ApiPropertyOptional({
     description:
-      '`is_first_message`, `mentioned_sage` (or `mentioned_<persona>`), `has_attachment`, `attachment_type`, `photo_id`, `reply_to_guid`',
+      '`is_first_message`, `mentioned_sage` (or `mentioned_<persona>`), `has_attachment`, `attachment_type`, `photo_id`, `reply_to_assistant`',
   })
   @IsOptional()
   @IsObject()
