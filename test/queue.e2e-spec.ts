@@ -4,7 +4,13 @@ import { JobName, QueueName } from '../src/core/queue/queue.constants';
 import { bullConnection } from '../src/core/queue/queue.module';
 import { bullPrefix } from '../src/core/redis/redis.factory';
 import { createTestDatabase, TestDatabase } from './helpers/database';
-import { clearRedisPrefix, newRedisPrefix, RunningApi, startApi, testConfig } from './helpers/test-app';
+import {
+  clearRedisPrefix,
+  newRedisPrefix,
+  RunningApi,
+  startApi,
+  testConfig,
+} from './helpers/test-app';
 
 describe('queues (real Redis, BullMQ)', () => {
   let db: TestDatabase;
