@@ -7,6 +7,7 @@ import { MetricsModule } from './core/metrics/metrics.module';
 import { RateLimitModule } from './core/rate-limit/rate-limit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { OrchestratorModule } from './modules/orchestrator/orchestrator.module';
+import { PhotosModule } from './modules/photos/photos.module';
 import { workerModulesFor } from './worker.module';
 
 /**
@@ -24,6 +25,7 @@ export class AppModule {
         MetricsModule,
         AuthModule,
         OrchestratorModule,
+        PhotosModule,
         RateLimitModule,
         ...(config.role === 'all' ? workerModulesFor(config) : []),
         ...extra,

@@ -4,6 +4,8 @@ import { AppConfig } from './core/config/app-config';
 import { CoreModule } from './core/core.module';
 import { QueueName } from './core/queue/queue.constants';
 import { MemoryWorkerModule } from './modules/memory/memory-worker.module';
+import { ScheduledMessagesWorkerModule } from './modules/scheduled-messages/scheduled-messages-worker.module';
+import { PhotosWorkerModule } from './modules/photos/photos-worker.module';
 
 /**
  * The processors of each queue, as the `<feature>-worker` modules that hold them. A queue
@@ -11,6 +13,8 @@ import { MemoryWorkerModule } from './modules/memory/memory-worker.module';
  */
 const QUEUE_WORKER_MODULES: Partial<Record<QueueName, Type>> = {
   [QueueName.MemoryExtraction]: MemoryWorkerModule,
+  [QueueName.ScheduledMessages]: ScheduledMessagesWorkerModule,
+  [QueueName.PhotoAnalysis]: PhotosWorkerModule,
 };
 
 /** The worker modules of the queues this process consumes (WORKER_QUEUES; empty = all). */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
+import fastifyMultipart from '@fastify/multipart';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../config/app-config';
 import { AllExceptionsFilter } from '../../common/filters/all-exceptions.filter';
@@ -29,6 +30,13 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
 export function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
+
+  // multipart/form-data (photo uploads): parsed on demand by the route, which streams the file
+  // to disk; the file size is capped while it arrives (413), never buffered whole.
+  void app.register(fastifyMultipart, {
+    throwFileSizeLimit: true,
+    limits: { fileSize: config.photos.maxBytes, files: 1, fields: 16, fieldSize: 64 * 1024 },
+  });
 
   const fastify = app.getHttpAdapter().getInstance();
   // The request id (see createFastifyAdapter) goes back to the caller and into every log line.

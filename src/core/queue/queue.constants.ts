@@ -11,6 +11,7 @@ export enum JobName {
   MemoryExtract = 'memory.extract',
   MemoryConsolidate = 'memory.consolidate',
   ScheduledMessageSend = 'scheduled-message.send',
+  ScheduledMessageSweep = 'scheduled-message.sweep',
 }
 
 export const JOB_QUEUE: Record<JobName, QueueName> = {
@@ -18,6 +19,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.MemoryExtract]: QueueName.MemoryExtraction,
   [JobName.MemoryConsolidate]: QueueName.MemoryExtraction,
   [JobName.ScheduledMessageSend]: QueueName.ScheduledMessages,
+  [JobName.ScheduledMessageSweep]: QueueName.ScheduledMessages,
 };
 
 /** Payloads carry ids only; handlers reload state from Postgres, the source of truth. */
@@ -26,6 +28,7 @@ export interface JobPayloads {
   [JobName.MemoryExtract]: { messageId: string };
   [JobName.MemoryConsolidate]: { userId: string };
   [JobName.ScheduledMessageSend]: { scheduledMessageId: string };
+  [JobName.ScheduledMessageSweep]: Record<string, never>;
 }
 
 /**

@@ -81,6 +81,10 @@ export class QueueService implements OnModuleInit {
     });
   }
 
+  queueOf(job: JobName): QueueName {
+    return JOB_QUEUE[job];
+  }
+
   queue(name: QueueName): Queue {
     return this.queues[name];
   }

@@ -39,6 +39,8 @@ export interface InboundMessage {
   personaId?: string;
   /** The client says the persona was addressed (`mentioned_sage`, a reply to the assistant). */
   addressed: boolean;
+  /** The edge agent that relayed it, when one did (it relays the room's scheduled messages). */
+  edgeAgentId: string | null;
   metadata: Record<string, unknown>;
 }
 
@@ -108,6 +110,7 @@ export class ConversationService {
       handles: message.participants,
       participantsListed: message.participants.length > 0,
       personaId: persona.id,
+      edgeAgentId: message.edgeAgentId,
       inbound: {
         senderHandle: message.senderHandle,
         text: message.text,

@@ -1,5 +1,19 @@
 import { Module } from '@nestjs/common';
-import { EdgeAgentsRepository } from './edge-agents.repository';
+import { AuthModule } from '../auth/auth.module';
+import { EdgeAdminController } from './edge-admin.controller';
+import { EdgeCommandsModule } from './edge-commands.module';
+import { EdgeController } from './edge.controller';
+import { EdgeGateway } from './edge.gateway';
 
-@Module({ providers: [EdgeAgentsRepository], exports: [EdgeAgentsRepository] })
+/**
+ * The API side of the edge agents: the `/edge/ws` WebSocket gateway, the legacy `/edge/*`
+ * endpoints and the admin view. Re-exports EdgeCommandsModule (agents, commands, presence);
+ * worker modules import EdgeCommandsModule itself.
+ */
+@Module({
+  imports: [AuthModule, EdgeCommandsModule],
+  controllers: [EdgeController, EdgeAdminController],
+  providers: [EdgeGateway],
+  exports: [EdgeCommandsModule, EdgeGateway],
+})
 export class EdgeModule {}

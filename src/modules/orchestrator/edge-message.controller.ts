@@ -1,17 +1,33 @@
 import { createHash } from 'node:crypto';
-import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Logger, Post } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Auth, AuthScheme } from '../../common/auth/auth.decorators';
 import { RateLimit } from '../../core/rate-limit/rate-limit.decorator';
+import { AppConfig } from '../../core/config/app-config';
+import { APP_CONFIG } from '../../core/config/config.module';
 import { ConversationService } from '../conversation/conversation.service';
+import { EdgePresenceService } from '../edge/edge-presence.service';
+import { EdgeReplyService } from './edge-reply.service';
 import { EdgeMessageDto, EdgeReplyDto } from './dto/edge-message.dto';
 import { timestampToDate } from './dto/handle.validator';
-import { PER_SENDER, mentionedInMetadata, toEdgeReply } from './relay-reply.mapper';
+import {
+  EMPTY_EDGE_REPLY,
+  PER_SENDER,
+  mentionedInMetadata,
+  toEdgeReply,
+} from './relay-reply.mapper';
 
 @ApiTags('edge')
 @Controller('edge')
 export class EdgeMessageController {
-  constructor(private readonly conversation: ConversationService) {}
+  private readonly logger = new Logger(EdgeMessageController.name);
+
+  constructor(
+    private readonly conversation: ConversationService,
+    private readonly presence: EdgePresenceService,
+    private readonly replies: EdgeReplyService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Post('message')
   @HttpCode(200)
@@ -28,7 +44,7 @@ export class EdgeMessageController {
     const photoIds = (dto.attachments ?? []).flatMap((a) =>
       a.uploaded_photo_id ? [a.uploaded_photo_id] : [],
     );
-    const turn = await this.conversation.handle({
+    const work = this.conversation.handle({
       chatGuid: dto.chat_guid,
       roomType: dto.mode,
       senderHandle: dto.sender,
@@ -45,6 +61,7 @@ export class EdgeMessageController {
         .digest('hex')}`,
       personaId: dto.persona_id,
       addressed: mentionedInMetadata(metadata),
+      edgeAgentId: agentId ?? null,
       metadata: {
         ...metadata,
         ...(dto.context ? { context: dto.context } : {}),
@@ -53,6 +70,22 @@ export class EdgeMessageController {
         ...(agentId ? { edge_agent_id: agentId } : {}),
       },
     });
-    return toEdgeReply(turn);
+    // Reply channel (SPEC §6): in the HTTP response when ready within the deadline; otherwise,
+    // when the agent's socket is open, an empty answer now and the reply as commands when ready.
+    // Never both: the edge would send it twice.
+    const inTime = await Promise.race([
+      work.then((turn) => ({ turn })),
+      new Promise<undefined>((resolve) =>
+        setTimeout(() => resolve(undefined), this.config.edge.replyDeadlineMs).unref(),
+      ),
+    ]).catch(() => ({ turn: undefined }));
+    if (inTime?.turn) return toEdgeReply(inTime.turn);
+    if (!inTime && agentId && (await this.presence.isConnected(agentId))) {
+      work
+        .then((turn) => this.replies.push(agentId, dto.chat_guid, turn))
+        .catch((err: Error) => this.logger.warn(`late reply to ${agentId} lost: ${err.message}`));
+      return EMPTY_EDGE_REPLY;
+    }
+    return toEdgeReply(await work);
   }
 }

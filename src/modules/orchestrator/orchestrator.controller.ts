@@ -36,6 +36,7 @@ export class OrchestratorController {
       dedupKey: dto.message_guid ? `guid:${dto.message_guid}` : null,
       personaId: dto.persona_id,
       addressed: mentionedInMetadata(metadata),
+      edgeAgentId: null,
       metadata: dto.attachments ? { ...metadata, attachments: dto.attachments } : metadata,
     });
     return toOrchestratorReply(turn);

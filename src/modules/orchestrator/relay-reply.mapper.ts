@@ -41,6 +41,16 @@ export function toEdgeReply(
   };
 }
 
+/** "Nothing to send now": the reply follows over the WebSocket. */
+export const EMPTY_EDGE_REPLY: EdgeReplyDto = {
+  should_respond: false,
+  reply_text: null,
+  reply_bubbles: [],
+  reflex_message: null,
+  burst_messages: [],
+  burst_delay_ms: 0,
+};
+
 /**
  * The client saw the persona addressed: `mentioned_sage`, `mentioned_luna`, … or
  * `reply_to_assistant` (the message replies to one of the assistant's).

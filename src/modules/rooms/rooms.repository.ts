@@ -55,6 +55,8 @@ export class RoomsRepository {
     handles: string[];
     participantsListed: boolean;
     personaId: string;
+    /** The edge agent relaying the room (it will receive the room's scheduled messages). */
+    edgeAgentId: string | null;
     inbound: NewInbound;
   }): Promise<ResolvedRoom & { inboundId: string | undefined }> {
     const turn = input.inbound;
@@ -65,8 +67,9 @@ export class RoomsRepository {
          ON CONFLICT (handle) DO UPDATE SET handle = EXCLUDED.handle
          RETURNING id, handle, name, time_zone AS "timeZone"
        ), r AS (
-         INSERT INTO rooms (chat_guid, type) VALUES ($2, $3)
-         ON CONFLICT (chat_guid) DO UPDATE SET type = EXCLUDED.type, updated_at = now()
+         INSERT INTO rooms (chat_guid, type, edge_agent_id) VALUES ($2, $3, $13)
+         ON CONFLICT (chat_guid) DO UPDATE SET type = EXCLUDED.type, updated_at = now(),
+           edge_agent_id = COALESCE(EXCLUDED.edge_agent_id, rooms.edge_agent_id)
          RETURNING id, type
        ), p AS (
          INSERT INTO room_participants (room_id, user_id) SELECT r.id, u.id FROM r, u
@@ -107,6 +110,7 @@ export class RoomsRepository {
         turn.status,
         turn.metadata,
         turn.sentAt,
+        input.edgeAgentId,
       ],
     );
     return {
