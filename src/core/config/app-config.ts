@@ -76,7 +76,12 @@ export interface AppConfig {
     timeoutMs: number;
     maxRetries: number;
   };
-  readonly photos: { storageDir: string; maxBytes: number };
+  readonly photos: {
+    storageDir: string;
+    maxBytes: number;
+    /** How long a reply to a photo message waits for the photo's analysis. */
+    analysisWaitMs: number;
+  };
   readonly limits: { orchestratorPerMin: number };
   readonly cache: { responseTtlSeconds: number };
   readonly sms: {
@@ -233,6 +238,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     photos: {
       storageDir: resolve(str('PHOTO_STORAGE_DIR') ?? join(dataDir, 'photos')),
       maxBytes: int('PHOTO_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+      analysisWaitMs: int('PHOTO_ANALYSIS_WAIT_MS', 8000, 0, 30_000),
     },
     limits: { orchestratorPerMin: int('RATE_LIMIT_ORCHESTRATOR_PER_MIN', 60, 1, 100_000) },
     cache: { responseTtlSeconds: int('RESPONSE_CACHE_TTL_SECONDS', 3600, 0, 30 * 86_400) },

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MemoryModule } from '../memory/memory.module';
 import { PersonasModule } from '../personas/personas.module';
+import { PhotosModule } from '../photos/photos.module';
 import { RoomsModule } from '../rooms/rooms.module';
 import { ScheduledMessagesModule } from '../scheduled-messages/scheduled-messages.module';
 import { ConversationRepository } from './conversation.repository';
@@ -9,7 +10,7 @@ import { ResponseCacheService } from './response-cache.service';
 
 /** The conversation engine, shared by every channel that talks to the assistant. */
 @Module({
-  imports: [PersonasModule, RoomsModule, MemoryModule, ScheduledMessagesModule],
+  imports: [PersonasModule, RoomsModule, MemoryModule, ScheduledMessagesModule, PhotosModule],
   providers: [ConversationService, ConversationRepository, ResponseCacheService],
   exports: [ConversationService],
 })

@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import {
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import OpenAI from 'openai';
 import { DataSource, EntityManager } from 'typeorm';
 import { LlmClient } from '../../core/llm/llm.client';
+import { AppConfig } from '../../core/config/app-config';
+import { APP_CONFIG } from '../../core/config/config.module';
 import { LlmError } from '../../core/llm/llm.errors';
 import { JobName } from '../../core/queue/queue.constants';
 import { QueueService } from '../../core/queue/queue.service';
@@ -11,6 +19,7 @@ import { ChatResult, LlmToolCall } from '../../core/llm/llm.types';
 import { MemoryType } from '../memory/entities/memory.entity';
 import { MemoryService } from '../memory/memory.service';
 import { PersonasService } from '../personas/personas.service';
+import { PhotosService } from '../photos/photos.service';
 import { prefixedChatGuid } from '../rooms/chat-guid';
 import { RoomType } from '../rooms/entities/room.entity';
 import { ResolvedRoom, RoomsRepository } from '../rooms/rooms.repository';
@@ -65,6 +74,15 @@ export interface TurnResult {
   participantsCount: number;
 }
 
+/**
+ * The photos a message carries: `metadata.photo_id` (the relay's seed contract) and the edge's
+ * `attachments[].uploaded_photo_id` (collected into `metadata.photo_ids`).
+ */
+function photoIdsOf(metadata: Record<string, unknown>): string[] {
+  const ids = [metadata.photo_id, ...(Array.isArray(metadata.photo_ids) ? metadata.photo_ids : [])];
+  return ids.filter((id): id is string => typeof id === 'string');
+}
+
 /** Turns of the room's history in the prompt, and the longest a turn may be there. */
 const HISTORY_TURNS = 20;
 /** Model ↔ tool round trips per reply. */
@@ -94,6 +112,8 @@ export class ConversationService {
     private readonly turns: ConversationRepository,
     private readonly cache: ResponseCacheService,
     private readonly queues: QueueService,
+    private readonly photos: PhotosService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async handle(message: InboundMessage): Promise<TurnResult> {
@@ -156,9 +176,19 @@ export class ConversationService {
     inboundId: string,
   ): Promise<TurnResult> {
     const persona = await this.personas.resolve(personaId);
-    const [context, history] = await Promise.all([
+    const photoIds = photoIdsOf(message.metadata);
+    if (room.roomType === 'group') {
+      // Group photos shared without addressing the persona were kept unanalysed until now.
+      await this.photos.analyzeStoredForRoom(message.chatGuid);
+    }
+    const [context, history, photoNotes] = await Promise.all([
       this.memory.contextFor(sender, message.text),
       this.rooms.recentTurns(room.roomId, inboundId, HISTORY_TURNS),
+      photoIds.length
+        ? this.photos.analysisNotes(photoIds, this.config.photos.analysisWaitMs, {
+            chatGuid: message.chatGuid,
+          })
+        : Promise.resolve([]),
     ]);
     const prompt = buildPrompt({
       persona,
@@ -167,6 +197,7 @@ export class ConversationService {
       context,
       history,
       text: message.text,
+      photoNotes,
       now: new Date(),
     });
     const model = this.llm.status().model;
