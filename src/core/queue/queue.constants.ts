@@ -32,11 +32,14 @@ export interface JobPayloads {
 }
 
 /**
- * Worker settings every processor uses: a job whose worker died is picked up again after ~30 s,
- * and one that stalls twice fails instead of looping (RELIABILITY row 29).
+ * Worker settings every processor uses. A worker that dies mid-job loses its lock after 15 s
+ * (a live worker renews it every 7.5 s), and the next stall check (every 15 s) gives the job to
+ * another worker: re-run within ~30 s (RELIABILITY row 29). A job that stalls twice fails
+ * instead of looping.
  */
 export const WORKER_DEFAULTS = {
-  stalledInterval: 30_000,
+  lockDuration: 15_000,
+  stalledInterval: 15_000,
   maxStalledCount: 1,
   concurrency: 4,
 } as const;
