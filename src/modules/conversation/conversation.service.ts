@@ -30,6 +30,7 @@ import {
   ScheduledMessagesService,
 } from '../scheduled-messages/scheduled-messages.service';
 import { UserRow } from '../users/entities/user.entity';
+import { timeZoneOf } from '../users/time-zone';
 import { ASSISTANT_TOOLS } from './assistant-tools';
 import { buildPrompt, mentionsPersona, splitBubbles } from './conversation.prompt';
 import { ResponseCacheService } from './response-cache.service';
@@ -193,7 +194,7 @@ export class ConversationService {
     const prompt = buildPrompt({
       persona,
       roomType: room.roomType,
-      sender,
+      sender: { ...sender, timeZone: timeZoneOf(sender) },
       context,
       history,
       text: message.text,
@@ -320,7 +321,9 @@ export class ConversationService {
       case 'schedule_message': {
         const text = typeof args.text === 'string' ? args.text.trim() : '';
         const sendAt =
-          typeof args.send_at === 'string' ? parseSendAt(args.send_at, sender.timeZone) : undefined;
+          typeof args.send_at === 'string'
+            ? parseSendAt(args.send_at, timeZoneOf(sender))
+            : undefined;
         if (!text || text.length > 5000)
           return { result: { error: 'text must be 1 to 5000 characters' } };
         if (!sendAt) return { result: { error: 'send_at must be an ISO 8601 time' } };
