@@ -5,7 +5,9 @@ import { CoreModule } from './core/core.module';
 import { HealthModule } from './core/health/health.module';
 import { MetricsModule } from './core/metrics/metrics.module';
 import { RateLimitModule } from './core/rate-limit/rate-limit.module';
+import { AdminClientsModule } from './modules/admin-clients/admin-clients.module';
 import { AuthModule } from './modules/auth/auth.module';
+import { GatewayModule } from './modules/gateway/gateway.module';
 import { OrchestratorModule } from './modules/orchestrator/orchestrator.module';
 import { PhotosModule } from './modules/photos/photos.module';
 import { workerModulesFor } from './worker.module';
@@ -27,6 +29,8 @@ export class AppModule {
         OrchestratorModule,
         PhotosModule,
         RateLimitModule,
+        AdminClientsModule,
+        GatewayModule,
         ...(config.role === 'all' ? workerModulesFor(config) : []),
         ...extra,
       ],

@@ -177,6 +177,37 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
     );
   });
 
+  it('first messages arriving together in a new group make one room with everyone in it', async () => {
+    fake.respondWith(() => ({ content: 'hi all' }));
+    const members = [phone(), phone(), phone(), phone(), phone()];
+    const chat = `chat${Date.now()}${Math.floor(Math.random() * 1000)}`;
+    const replies = await Promise.all(
+      members.map((sender) =>
+        post(
+          message({ chat_guid: chat, mode: 'group', sender, participants: members, text: 'sage?' }),
+        ),
+      ),
+    );
+    fake.respondWith(undefined);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    const rooms = await query(db.url, `SELECT id FROM rooms WHERE chat_guid = $1`, [
+      `imessage:${chat}`,
+    ]);
+    expect(rooms).toHaveLength(1);
+    const [{ n }] = await query<{ n: number }>(
+      db.url,
+      `SELECT count(*)::int AS n FROM room_participants WHERE room_id = $1 AND active`,
+      [rooms[0].id],
+    );
+    expect(n).toBe(5);
+    const [{ turns }] = await query<{ turns: number }>(
+      db.url,
+      `SELECT count(*)::int AS turns FROM messages WHERE room_id = $1 AND direction = 'inbound'`,
+      [rooms[0].id],
+    );
+    expect(turns).toBe(5);
+  });
+
   it('falls back to the default persona for an unknown persona_id, warning once', async () => {
     fake.reply({ content: 'hi from sage' });
     fake.reply({ content: 'hi again' });

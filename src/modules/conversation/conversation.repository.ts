@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../../core/database/prepared-query';
 import { ChatResult } from '../../core/llm/llm.types';
 
 /**
@@ -24,10 +25,15 @@ export class ConversationRepository {
       response: Record<string, unknown>;
       calls: ChatResult[];
     },
-    manager: EntityManager = this.dataSource.manager,
+    manager?: EntityManager,
   ): Promise<void> {
     const { calls } = input;
-    await manager.query(
+    // Inside a caller's transaction it must run on that transaction's connection.
+    const run = (text: string, values: unknown[]) =>
+      manager
+        ? manager.query(text, values)
+        : preparedQuery(this.dataSource, 'conversation-commit-turn', text, values);
+    await run(
       `WITH reply AS (
          INSERT INTO messages (id, room_id, assistant_instance_id, direction, text, status,
                                reply_to_id, sent_at)

@@ -52,6 +52,8 @@ export interface InboundMessage {
   /** The edge agent that relayed it, when one did (it relays the room's scheduled messages). */
   edgeAgentId: string | null;
   metadata: Record<string, unknown>;
+  /** Streams the reply: each LLM round is streamed and its text deltas passed here. */
+  onDelta?: (text: string) => void;
 }
 
 export interface ExecutedToolCall {
@@ -214,7 +216,10 @@ export class ConversationService {
     if (reply === undefined) {
       const conversation: OpenAI.Chat.ChatCompletionMessageParam[] = [...prompt.messages];
       for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
-        const result = await this.llm.chat({ messages: conversation, tools: ASSISTANT_TOOLS });
+        const request = { messages: conversation, tools: ASSISTANT_TOOLS };
+        const result = message.onDelta
+          ? await this.llm.streamChat(request, message.onDelta)
+          : await this.llm.chat(request);
         calls.push(result);
         reply = result.content ?? '';
         if (!result.toolCalls.length || round === MAX_TOOL_ROUNDS - 1) break;

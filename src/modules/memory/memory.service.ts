@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../../core/database/prepared-query';
 import { MemoryType } from './entities/memory.entity';
 
 export interface NewMemory {
@@ -129,7 +130,9 @@ export class MemoryService {
     user: { id: string; name: string | null },
     text: string,
   ): Promise<SenderContext> {
-    const rows: (MemoryHit & { kind: 'profile' | 'relevant' })[] = await this.dataSource.query(
+    const rows = await preparedQuery<MemoryHit & { kind: 'profile' | 'relevant' }>(
+      this.dataSource,
+      'memory-context',
       `WITH q AS (
          SELECT to_tsquery('english', coalesce(nullif(array_to_string(
            tsvector_to_array(to_tsvector('english', $2)), ' | '), ''), 'zzzznomatch')) AS q

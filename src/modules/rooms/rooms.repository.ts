@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { preparedQuery } from '../../core/database/prepared-query';
 import { UserRow } from '../users/entities/user.entity';
 import { RoomType } from './entities/room.entity';
 
@@ -61,40 +62,83 @@ export class RoomsRepository {
   }): Promise<ResolvedRoom & { inboundId: string | undefined }> {
     const turn = input.inbound;
     const handles = [...new Set([turn.senderHandle, ...input.handles])];
-    const [row] = await this.dataSource.query(
-      `WITH u AS (
-         INSERT INTO users (handle) SELECT unnest($1::text[])
-         ON CONFLICT (handle) DO UPDATE SET handle = EXCLUDED.handle
+    // A row inserted by a concurrent first message (a new person, room or instance) commits after
+    // this statement's snapshot was taken, so the statement cannot see it: then nothing was
+    // inserted (the message insert requires every participant) and a second run sees it all.
+    for (let attempt = 1; ; attempt++) {
+      const row = await this.resolveOnce(input, handles);
+      if (row) return row;
+      if (attempt === 3) throw new Error(`could not resolve room ${input.chatGuid}`);
+    }
+  }
+
+  private async resolveOnce(
+    input: Parameters<RoomsRepository['resolveTurn']>[0],
+    handles: string[],
+  ): Promise<(ResolvedRoom & { inboundId: string | undefined }) | undefined> {
+    const turn = input.inbound;
+    const [row] = await preparedQuery<{
+      roomId: string;
+      roomType: RoomType;
+      assistantInstanceId: string;
+      users: UserRow[];
+      participantsCount: number;
+      inboundId: string | null;
+    }>(
+      this.dataSource,
+      'rooms-resolve-turn',
+      // Rows that already exist are read, not rewritten: an unchanged person, room, membership
+      // or assistant instance costs no write (and no WAL) per message. Rows inserted by this
+      // statement are invisible to its own SELECTs, hence each "new ∪ existing" pair.
+      `WITH new_users AS (
+         INSERT INTO users (handle) SELECT unnest($1::text[]) ON CONFLICT (handle) DO NOTHING
          RETURNING id, handle, name, time_zone AS "timeZone"
-       ), r AS (
+       ), u AS (
+         SELECT * FROM new_users
+         UNION ALL
+         SELECT id, handle, name, time_zone FROM users WHERE handle = ANY($1::text[])
+       ), new_room AS (
          INSERT INTO rooms (chat_guid, type, edge_agent_id) VALUES ($2, $3, $13)
-         ON CONFLICT (chat_guid) DO UPDATE SET type = EXCLUDED.type, updated_at = now(),
-           edge_agent_id = COALESCE(EXCLUDED.edge_agent_id, rooms.edge_agent_id)
+         ON CONFLICT (chat_guid) DO UPDATE
+           SET type = EXCLUDED.type, updated_at = now(),
+               edge_agent_id = COALESCE(EXCLUDED.edge_agent_id, rooms.edge_agent_id)
+           WHERE rooms.type <> EXCLUDED.type
+              OR rooms.edge_agent_id IS DISTINCT FROM COALESCE(EXCLUDED.edge_agent_id, rooms.edge_agent_id)
          RETURNING id, type
-       ), p AS (
+       ), r AS (
+         SELECT * FROM new_room
+         UNION ALL
+         SELECT id, type FROM rooms WHERE chat_guid = $2 AND NOT EXISTS (SELECT 1 FROM new_room)
+       ), joined AS (
          INSERT INTO room_participants (room_id, user_id) SELECT r.id, u.id FROM r, u
          ON CONFLICT (room_id, user_id) DO UPDATE SET active = true, last_seen_at = now()
+           WHERE NOT room_participants.active
          RETURNING user_id
        ), gone AS (
          UPDATE room_participants rp SET active = false FROM r
          WHERE $5 AND rp.room_id = r.id AND rp.active AND rp.user_id NOT IN (SELECT id FROM u)
          RETURNING 1
-       ), a AS (
+       ), new_instance AS (
          INSERT INTO assistant_instances (room_id, persona_id) SELECT r.id, $4 FROM r
-         ON CONFLICT (room_id, persona_id) DO UPDATE SET persona_id = EXCLUDED.persona_id
+         ON CONFLICT (room_id, persona_id) DO NOTHING
          RETURNING id
+       ), a AS (
+         SELECT id FROM new_instance
+         UNION ALL
+         SELECT ai.id FROM assistant_instances ai, r
+         WHERE ai.room_id = r.id AND ai.persona_id = $4 AND NOT EXISTS (SELECT 1 FROM new_instance)
        ), m AS (
          INSERT INTO messages (room_id, assistant_instance_id, direction, sender_user_id,
                                sender_handle, text, message_guid, dedup_key, status, metadata, sent_at)
          SELECT r.id, a.id, 'inbound', (SELECT id FROM u WHERE handle = $6), $6, $7, $8, $9, $10,
                 $11, $12
-         FROM r, a
+         FROM r, a WHERE (SELECT count(*) FROM u) = $14
          ON CONFLICT (room_id, dedup_key) DO NOTHING
          RETURNING id
        )
        SELECT r.id AS "roomId", r.type AS "roomType", a.id AS "assistantInstanceId",
               (SELECT json_agg(u) FROM u) AS users,
-              (SELECT count(*) FROM p)::int AS "participantsCount",
+              (SELECT count(*) FROM u)::int AS "participantsCount",
               (SELECT id FROM m) AS "inboundId"
        FROM r, a`,
       [
@@ -111,8 +155,10 @@ export class RoomsRepository {
         turn.metadata,
         turn.sentAt,
         input.edgeAgentId,
+        handles.length,
       ],
     );
+    if (!row || (row.users as UserRow[]).length !== handles.length) return undefined;
     return {
       roomId: row.roomId,
       roomType: row.roomType,
@@ -133,7 +179,9 @@ export class RoomsRepository {
 
   /** The room's last turns before this one, oldest first (the prompt's history window). */
   async recentTurns(roomId: string, excludeId: string, limit: number): Promise<Turn[]> {
-    const rows: Turn[] = await this.dataSource.query(
+    const rows = await preparedQuery<Turn>(
+      this.dataSource,
+      'rooms-recent-turns',
       `SELECT m.direction, m.sender_handle AS "senderHandle", u.name AS "senderName", m.text
        FROM messages m LEFT JOIN users u ON u.id = m.sender_user_id
        WHERE m.room_id = $1 AND m.id <> $2 AND m.status <> 'processing' AND m.text <> ''

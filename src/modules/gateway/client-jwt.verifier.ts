@@ -1,0 +1,92 @@
+import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import * as jwt from 'jsonwebtoken';
+import { AuthScheme } from '../../common/auth/auth.decorators';
+import { bearerToken } from '../../common/crypto/safe-equal';
+import { AppConfig } from '../../core/config/app-config';
+import { APP_CONFIG } from '../../core/config/config.module';
+import { RateLimitedClient } from '../../core/rate-limit/rate-limit.options';
+import { ApiClientScope } from '../admin-clients/api-clients.repository';
+import { AdminClientsService } from '../admin-clients/admin-clients.service';
+import { AuthRequest, SchemeVerifier, VerifiesScheme } from '../auth/scheme-verifier';
+import {
+  CLIENT_TOKEN_ALGORITHM,
+  CLIENT_TOKEN_AUDIENCE,
+  CLIENT_TOKEN_TYPE,
+  CLOCK_TOLERANCE_SECONDS,
+  ClientTokenClaims,
+} from './client-token';
+
+/** What a verified client token leaves on `request.auth['client-jwt']`. */
+export interface ClientPrincipal extends RateLimitedClient {
+  clientId: string;
+  rateLimitPerMin?: number;
+  scopes: ApiClientScope[];
+  monthlyTokenBudget: number | null;
+}
+
+/**
+ * `Authorization: Bearer <client JWT>` from `/auth/token`: HS256 only, `exp` required (checked
+ * explicitly: jsonwebtoken only validates it when present), 30 s of clock tolerance, the
+ * client-token audience and type required (user tokens are refused). The client's live status
+ * (Redis-cached, invalidated on every admin change) must be active and of the token's key
+ * generation, so deactivating, deleting or re-keying a client revokes its tokens at once.
+ */
+@Injectable()
+@VerifiesScheme(AuthScheme.ClientJwt)
+export class ClientJwtVerifier implements SchemeVerifier {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clients: AdminClientsService,
+  ) {}
+
+  async verify(request: AuthRequest): Promise<ClientPrincipal> {
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw new UnauthorizedException('Missing Authorization: Bearer <access token>');
+    let claims: Partial<ClientTokenClaims>;
+    try {
+      const decoded = jwt.verify(token, this.config.auth.jwtSecret, {
+        algorithms: [CLIENT_TOKEN_ALGORITHM],
+        audience: CLIENT_TOKEN_AUDIENCE,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      });
+      if (typeof decoded === 'string') throw new Error('not a JSON payload');
+      claims = decoded as Partial<ClientTokenClaims>;
+    } catch (err) {
+      const reason =
+        err instanceof jwt.TokenExpiredError
+          ? 'expired'
+          : err instanceof jwt.NotBeforeError
+            ? 'not yet valid'
+            : 'invalid';
+      throw new UnauthorizedException(`Access token ${reason}`);
+    }
+    if (typeof claims.exp !== 'number') throw new UnauthorizedException('Access token has no exp');
+    if (typeof claims.iat !== 'number' || typeof claims.jti !== 'string') {
+      throw new UnauthorizedException('Access token lacks iat or jti');
+    }
+    if (
+      claims.typ !== CLIENT_TOKEN_TYPE ||
+      typeof claims.sub !== 'string' ||
+      !Number.isInteger(claims.gen)
+    ) {
+      throw new UnauthorizedException('Not an API client token');
+    }
+    const status = await this.clients.status(claims.sub);
+    if (!status || !status.active || status.keyGeneration !== claims.gen) {
+      throw new UnauthorizedException('Access token revoked');
+    }
+    return {
+      clientId: claims.sub,
+      rateLimitPerMin: status.rateLimitPerMin ?? undefined,
+      scopes: status.scopes,
+      monthlyTokenBudget: status.monthlyTokenBudget,
+    };
+  }
+}
+
+/** The principal of a route guarded by `@Auth(AuthScheme.ClientJwt)`. */
+export function clientOf(request: AuthRequest): ClientPrincipal {
+  const principal = request.auth?.[AuthScheme.ClientJwt] as ClientPrincipal | undefined;
+  if (!principal) throw new ForbiddenException('No API client on this request');
+  return principal;
+}
