@@ -1,5 +1,6 @@
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import * as jwt from 'jsonwebtoken';
+import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { AuthScheme } from '../../common/auth/auth.decorators';
 import { bearerToken } from '../../common/crypto/safe-equal';
 import { AppConfig } from '../../core/config/app-config';
@@ -34,23 +35,32 @@ export interface ClientPrincipal extends RateLimitedClient {
 @Injectable()
 @VerifiesScheme(AuthScheme.ClientJwt)
 export class ClientJwtVerifier implements SchemeVerifier {
+  /** The passport-jwt strategy: signature, algorithm, audience and times (jsonwebtoken). */
+  private readonly strategy: JwtStrategy;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clients: AdminClientsService,
-  ) {}
+  ) {
+    this.strategy = new JwtStrategy(
+      {
+        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+        secretOrKey: config.auth.jwtSecret,
+        algorithms: [CLIENT_TOKEN_ALGORITHM],
+        audience: CLIENT_TOKEN_AUDIENCE,
+        jsonWebTokenOptions: { clockTolerance: CLOCK_TOLERANCE_SECONDS },
+      },
+      (payload: Partial<ClientTokenClaims>, done: (err: null, user: unknown) => void) =>
+        done(null, payload),
+    );
+  }
 
   async verify(request: AuthRequest): Promise<ClientPrincipal> {
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new UnauthorizedException('Missing Authorization: Bearer <access token>');
     let claims: Partial<ClientTokenClaims>;
     try {
-      const decoded = jwt.verify(token, this.config.auth.jwtSecret, {
-        algorithms: [CLIENT_TOKEN_ALGORITHM],
-        audience: CLIENT_TOKEN_AUDIENCE,
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      });
-      if (typeof decoded === 'string') throw new Error('not a JSON payload');
-      claims = decoded as Partial<ClientTokenClaims>;
+      claims = await this.authenticate(request);
     } catch (err) {
       const reason =
         err instanceof jwt.TokenExpiredError
@@ -81,6 +91,21 @@ export class ClientJwtVerifier implements SchemeVerifier {
       scopes: status.scopes,
       monthlyTokenBudget: status.monthlyTokenBudget,
     };
+  }
+
+  /**
+   * Runs the strategy the way passport does (a per-request copy given success/fail/error), so
+   * the verification stays one await inside AuthService instead of an Express-style middleware.
+   */
+  private authenticate(request: AuthRequest): Promise<Partial<ClientTokenClaims>> {
+    return new Promise((resolve, reject) => {
+      const attempt = Object.create(this.strategy) as JwtStrategy;
+      attempt.success = (user: unknown) => resolve(user as Partial<ClientTokenClaims>);
+      attempt.fail = (info: unknown) =>
+        reject(info instanceof Error ? info : new Error(String(info)));
+      attempt.error = (err: Error) => reject(err);
+      attempt.authenticate(request as unknown as Parameters<JwtStrategy['authenticate']>[0]);
+    });
   }
 }
 
