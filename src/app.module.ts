@@ -9,6 +9,7 @@ import { AdminClientsModule } from './modules/admin-clients/admin-clients.module
 import { AuthModule } from './modules/auth/auth.module';
 import { GatewayModule } from './modules/gateway/gateway.module';
 import { OrchestratorModule } from './modules/orchestrator/orchestrator.module';
+import { PeopleModule } from './modules/people/people.module';
 import { PhotosModule } from './modules/photos/photos.module';
 import { workerModulesFor } from './worker.module';
 
@@ -31,6 +32,7 @@ export class AppModule {
         RateLimitModule,
         AdminClientsModule,
         GatewayModule,
+        PeopleModule,
         ...(config.role === 'all' ? workerModulesFor(config) : []),
         ...extra,
       ],

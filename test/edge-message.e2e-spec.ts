@@ -162,4 +162,21 @@ describe('POST /edge/message (the real edge client’s contract)', () => {
     }
     expect(await turnTableCounts(db.url)).toEqual(before);
   });
+
+  it('GET /health with an agent’s HMAC token answers 200 and records the agent as seen', async () => {
+    const token = edgeToken('kael4', '+15550004444', EDGE_SECRET);
+    const res = await api.request('GET', '/health', {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    const deadline = Date.now() + 5000;
+    let rows: unknown[] = [];
+    while (Date.now() < deadline && rows.length === 0) {
+      rows = await query(db.url, `SELECT id FROM edge_agents WHERE id = 'kael4'`);
+      if (!rows.length) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(rows).toHaveLength(1);
+    // Without credentials /health still answers, and records nobody.
+    expect((await api.request('GET', '/health')).status).toBe(200);
+  });
 });

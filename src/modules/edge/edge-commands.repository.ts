@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { EdgeCommandPriority, EdgeCommandType } from './command-payloads';
 import { EdgeCommandStatus } from './entities/edge-command.entity';
 
@@ -80,93 +80,152 @@ function returned(result: unknown): RawCommand[] {
  */
 export type ClaimMode = 'new' | 'due' | 'reconnect';
 
-export interface AckChange {
-  status: EdgeCommandStatus;
-  ackedAt?: Date;
-  deliveredAt?: Date;
-  error: string | null;
+/** What an ack did to a command (see `EdgeCommandsRepository.applyAcks`). */
+export type AckStage = 'received' | 'delivered';
+
+export interface NewEdgeCommand {
+  id: string;
+  agentId: string;
+  commandType: EdgeCommandType;
+  payload: Record<string, unknown>;
+  priority: EdgeCommandPriority;
+  scheduledMessageId: string | null;
 }
+
+/** An ack of `commandId` from `agentId`, received at `now`. */
+export interface EdgeAckInput {
+  commandId: string;
+  agentId: string;
+  ok: boolean;
+  /** Null when ok. */
+  error: string | null;
+  completedAt: Date | null;
+  now: Date;
+}
+
+export interface AppliedAck {
+  /** The row after the ack. */
+  command: EdgeCommand;
+  stage: AckStage | null;
+}
+
+/** Postgres class 22 (data exception), e.g. a text that is no valid time. */
+export function isDataException(err: unknown): boolean {
+  return String((err as { code?: unknown } | null)?.code ?? '').startsWith('22');
+}
+
+/**
+ * An ISO 8601 time with its zone, as `send_at` is stored (`…Z`), for Postgres to read as a
+ * timestamptz. Anything else (e.g. a row written outside the app) counts as no `send_at`.
+ */
+const ISO_TIME =
+  '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}(:?\\d{2})?)$';
 
 /** The only place that queries edge_commands. */
 @Injectable()
 export class EdgeCommandsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async insert(input: {
-    agentId: string;
-    commandType: EdgeCommandType;
-    payload: Record<string, unknown>;
-    priority: EdgeCommandPriority;
-    scheduledMessageId: string | null;
-  }): Promise<EdgeCommand> {
-    const [row] = (await this.dataSource.query(
-      `INSERT INTO edge_commands (agent_id, command_type, payload, priority, scheduled_message_id)
-       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+  /**
+   * Stores commands (ids chosen by the caller), creating their agents (edge_agents rows) when
+   * unknown, in one statement whatever their number: the agent upsert runs in a CTE, and the
+   * foreign key is checked at the end of the statement, after it. (edge_agents is otherwise only
+   * queried by EdgeAgentsRepository.) `seq` follows the order of `inputs`. By id.
+   */
+  async insert(inputs: readonly NewEdgeCommand[]): Promise<Map<string, EdgeCommand>> {
+    const rows = (await this.dataSource.query(
+      `WITH agent AS (
+         INSERT INTO edge_agents (id)
+         SELECT DISTINCT unnest($2::text[]) ORDER BY 1
+         ON CONFLICT (id) DO NOTHING
+       )
+       INSERT INTO edge_commands (id, agent_id, command_type, payload, priority,
+         scheduled_message_id)
+       SELECT id, agent_id, command_type, payload, priority, scheduled_message_id
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::uuid[])
+         WITH ORDINALITY AS n (id, agent_id, command_type, payload, priority,
+           scheduled_message_id, ord)
+       ORDER BY ord
+       RETURNING *`,
       [
-        input.agentId,
-        input.commandType,
-        JSON.stringify(input.payload),
-        input.priority,
-        input.scheduledMessageId,
+        inputs.map((c) => c.id),
+        inputs.map((c) => c.agentId),
+        inputs.map((c) => c.commandType),
+        inputs.map((c) => JSON.stringify(c.payload)),
+        inputs.map((c) => c.priority),
+        inputs.map((c) => c.scheduledMessageId),
       ],
     )) as RawCommand[];
-    return toCommand(row);
+    return new Map(rows.map((row) => [row.id, toCommand(row)]));
   }
 
   /**
-   * Marks the agent's next commands delivered (attempts + 1, last_sent_at = now) and returns them
-   * in send order, for the caller to push. Atomic: two concurrent claims never return one row
+   * Marks each agent's next commands delivered (attempts + 1, last_sent_at = now) and returns
+   * them by agent, in send order, for the caller to push: at most `limit` per agent, in one
+   * statement whatever the number of agents. Atomic: two concurrent claims never return one row
    * twice. A command sent `maxAttempts` times is never claimed again.
    */
   async claim(
-    agentId: string,
+    agentIds: readonly string[],
     mode: ClaimMode,
     options: { resendAfterMs: number; maxAttempts: number; limit: number },
-  ): Promise<EdgeCommand[]> {
+  ): Promise<Map<string, EdgeCommand[]>> {
+    const byAgent = new Map<string, EdgeCommand[]>();
+    const ids = [...new Set(agentIds)];
+    for (const id of ids) byAgent.set(id, []);
+    if (ids.length === 0) return byAgent;
     const rows = returned(
       await this.dataSource.query(
         `UPDATE edge_commands c
          SET status = 'delivered', attempts = c.attempts + 1, last_sent_at = now()
          FROM (
-           SELECT id FROM edge_commands
-           WHERE agent_id = $1
-             AND (status = 'pending'
-               OR (status = 'delivered' AND attempts < $2
-                 AND ($3 = 'reconnect'
-                   OR ($3 = 'due' AND last_sent_at <= now() - make_interval(secs => $4)))))
-           ORDER BY seq
-           LIMIT $5
-           FOR UPDATE SKIP LOCKED
+           SELECT p.id
+           FROM unnest($1::text[]) AS a (agent_id)
+           CROSS JOIN LATERAL (
+             SELECT id FROM edge_commands
+             WHERE agent_id = a.agent_id
+               AND (status = 'pending'
+                 OR (status = 'delivered' AND attempts < $2
+                   AND ($3 = 'reconnect'
+                     OR ($3 = 'due' AND last_sent_at <= now() - make_interval(secs => $4)))))
+             ORDER BY seq
+             LIMIT $5
+             FOR UPDATE SKIP LOCKED
+           ) p
          ) pick
          WHERE c.id = pick.id
          RETURNING c.*`,
-        [agentId, options.maxAttempts, mode, options.resendAfterMs / 1000, options.limit],
+        [ids, options.maxAttempts, mode, options.resendAfterMs / 1000, options.limit],
       ),
     );
-    return rows.map(toCommand).sort((a, b) => a.seq - b.seq);
+    for (const command of rows.map(toCommand).sort((a, b) => a.seq - b.seq)) {
+      byAgent.get(command.agentId)?.push(command);
+    }
+    return byAgent;
   }
 
   /** Sent `maxAttempts` times, the last one `resendAfterMs` ago, still no ack: failed. */
   async expireUnacked(
-    agentId: string,
+    agentIds: readonly string[],
     options: { resendAfterMs: number; maxAttempts: number },
   ): Promise<EdgeCommand[]> {
+    if (agentIds.length === 0) return [];
     const rows = returned(
       await this.dataSource.query(
         `UPDATE edge_commands
          SET status = 'failed', error = $3
-         WHERE agent_id = $1 AND status = 'delivered' AND attempts >= $2
+         WHERE agent_id = ANY($1) AND status = 'delivered' AND attempts >= $2
            AND last_sent_at <= now() - make_interval(secs => $4)
          RETURNING *`,
         [
-          agentId,
+          [...new Set(agentIds)],
           options.maxAttempts,
           `not acknowledged after ${options.maxAttempts} sends`,
           options.resendAfterMs / 1000,
         ],
       ),
     );
-    return rows.map(toCommand);
+    return rows.map(toCommand).sort((a, b) => a.seq - b.seq);
   }
 
   /** Of these agents, those with something to send: new commands, or overdue acks. */
@@ -183,42 +242,73 @@ export class EdgeCommandsRepository {
   }
 
   /**
-   * Runs `decide` on the agent's command, locked, and applies the change it returns (every call
-   * counts one more ack). Undefined when the command is unknown or belongs to another agent.
+   * Records acks, in one statement whatever their number (each a different command; every ack
+   * counts one more on its command), and says what each did, decided from the row as it is when
+   * locked (rows are locked in id order):
+   * - `received`: the first ack: `acked` (or `failed`, with the error), `acked_at` = `now`;
+   * - `delivered`: the second ack of a `schedule_message` still `acked` without `delivered_at`
+   *   (the Mac sent it, or failed to): `delivered_at` = `completedAt` ?? `now`, error cleared (or
+   *   `failed`, with the error). Not when it says `completed` with a `completedAt` more than a
+   *   minute before the payload's `send_at`: that is a resent copy being stored again, not the
+   *   send (EDGE_PROTOCOL §4.2: compare completed_at with send_at);
+   * - null: a repeat: only the count changes.
+   * By command id; an ack of an unknown command, or of another agent's, is absent (nothing
+   * changed).
    */
-  async applyAck(
-    agentId: string,
-    commandId: string,
-    decide: (command: EdgeCommand) => AckChange | null,
-  ): Promise<{ before: EdgeCommand; after: EdgeCommand; changed: boolean } | undefined> {
-    return this.dataSource.transaction(async (manager: EntityManager) => {
-      const [row] = (await manager.query(
-        `SELECT * FROM edge_commands WHERE id = $1 AND agent_id = $2 FOR UPDATE`,
-        [commandId, agentId],
-      )) as RawCommand[];
-      if (!row) return undefined;
-      const before = toCommand(row);
-      const change = decide(before);
-      const [updated] = returned(
-        await manager.query(
-          `UPDATE edge_commands SET ack_count = ack_count + 1,
-             status = COALESCE($2, status),
-             acked_at = COALESCE($3, acked_at),
-             delivered_at = COALESCE($4, delivered_at),
-             error = CASE WHEN $5 THEN $6 ELSE error END
-           WHERE id = $1 RETURNING *`,
-          [
-            commandId,
-            change?.status ?? null,
-            change?.ackedAt ?? null,
-            change?.deliveredAt ?? null,
-            change !== null,
-            change?.error ?? null,
-          ],
-        ),
+  async applyAcks(acks: readonly EdgeAckInput[]): Promise<Map<string, AppliedAck>> {
+    const run = (parseSendAt: boolean) =>
+      this.dataSource.query(
+        `UPDATE edge_commands c SET
+           ack_count = c.ack_count + 1,
+           status = CASE WHEN d.stage IS NULL THEN c.status
+                         WHEN d.ok THEN 'acked' ELSE 'failed' END,
+           acked_at = CASE WHEN d.stage = 'received' THEN d.acked_now ELSE c.acked_at END,
+           delivered_at = CASE WHEN d.stage = 'delivered' AND d.ok
+                               THEN COALESCE(d.completed_at, d.acked_now)
+                               ELSE c.delivered_at END,
+           error = CASE WHEN d.stage IS NULL THEN c.error ELSE d.error END
+         FROM (
+           SELECT e.id, a.ok, a.error, a.completed_at, a.acked_now,
+             CASE
+               WHEN e.ack_count = 0 THEN 'received'
+               WHEN e.command_type = 'schedule_message' AND e.status = 'acked'
+                 AND e.delivered_at IS NULL
+                 AND NOT (a.ok AND a.completed_at IS NOT NULL AND $7::boolean
+                   AND jsonb_typeof(e.payload -> 'send_at') = 'string'
+                   AND e.payload ->> 'send_at' ~ '${ISO_TIME}'
+                   AND a.completed_at
+                     < (e.payload ->> 'send_at')::timestamptz - interval '60 seconds')
+                 THEN 'delivered'
+             END AS stage
+           FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::text[], $5::timestamptz[],
+             $6::timestamptz[]) AS a (id, agent_id, ok, error, completed_at, acked_now)
+           JOIN edge_commands e ON e.id = a.id AND e.agent_id = a.agent_id
+           ORDER BY e.id
+           FOR UPDATE OF e
+         ) d
+         WHERE c.id = d.id
+         RETURNING c.*, d.stage AS ack_stage`,
+        [
+          acks.map((a) => a.commandId),
+          acks.map((a) => a.agentId),
+          acks.map((a) => a.ok),
+          acks.map((a) => a.error),
+          acks.map((a) => a.completedAt),
+          acks.map((a) => a.now),
+          parseSendAt,
+        ],
       );
-      return { before, after: toCommand(updated), changed: change !== null };
-    });
+    let result: unknown;
+    try {
+      result = await run(true);
+    } catch (err) {
+      // A `send_at` Postgres cannot read as a time (class 22, data exception): like one the app
+      // cannot read, it never makes an ack a store ack. (Callers batch one ack when they retry.)
+      if (acks.length > 1 || !isDataException(err)) throw err;
+      result = await run(false);
+    }
+    const rows = returned(result) as (RawCommand & { ack_stage: AckStage | null })[];
+    return new Map(rows.map((row) => [row.id, { command: toCommand(row), stage: row.ack_stage }]));
   }
 
   async find(commandId: string): Promise<EdgeCommand | undefined> {

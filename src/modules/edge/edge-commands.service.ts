@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { AppConfig } from '../../core/config/app-config';
@@ -10,12 +11,14 @@ import {
   EdgeCommandType,
   validateCommandPayload,
 } from './command-payloads';
-import { EdgeAgentsRepository } from './edge-agents.repository';
+import { Coalescer } from './edge-batch';
 import {
-  AckChange,
+  AppliedAck,
   ClaimMode,
+  EdgeAckInput,
   EdgeCommand,
   EdgeCommandsRepository,
+  NewEdgeCommand,
 } from './edge-commands.repository';
 import { CommandsReadyMessage, edgeChannels } from './edge-pubsub';
 import { EDGE_TIMINGS, EdgeTimings } from './edge-timings';
@@ -70,10 +73,49 @@ export class EdgeCommandsService {
   private readonly logger = new Logger(EdgeCommandsService.name);
   private readonly listeners = new Set<EdgeAckListener>();
   private readonly channels: ReturnType<typeof edgeChannels>;
+  /**
+   * Commands created, and acks received, at about the same time are written together, one
+   * statement per round (see Coalescer). Should a round fail as a whole (e.g. one bad row, an
+   * unreadable send_at, a deadlock), its items are written one by one: each gets its own outcome.
+   */
+  private readonly inserts = new Coalescer<NewEdgeCommand, EdgeCommand>(async (_, items) => {
+    const write = async (inputs: NewEdgeCommand[]) => {
+      const rows = await this.commands.insert(inputs);
+      for (const input of inputs) {
+        const row = rows.get(input.id);
+        const waiter = items.get(input.id)!;
+        if (row) waiter.resolve(row);
+        else waiter.reject(new Error(`command ${input.id} not stored`));
+      }
+    };
+    const inputs = [...items.values()].map((i) => i.item);
+    try {
+      await write(inputs);
+    } catch (err) {
+      if (inputs.length === 1) throw err;
+      await Promise.all(
+        inputs.map((input) => write([input]).catch((e) => items.get(input.id)!.reject(e))),
+      );
+    }
+  });
+  private readonly acks = new Coalescer<EdgeAckInput, AppliedAck | undefined>(async (_, items) => {
+    const write = async (inputs: EdgeAckInput[]) => {
+      const applied = await this.commands.applyAcks(inputs);
+      for (const input of inputs) items.get(input.commandId)!.resolve(applied.get(input.commandId));
+    };
+    const inputs = [...items.values()].map((i) => i.item);
+    try {
+      await write(inputs);
+    } catch (err) {
+      if (inputs.length === 1) throw err;
+      await Promise.all(
+        inputs.map((input) => write([input]).catch((e) => items.get(input.commandId)!.reject(e))),
+      );
+    }
+  });
 
   constructor(
     private readonly commands: EdgeCommandsRepository,
-    private readonly agents: EdgeAgentsRepository,
     private readonly redis: Redis,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(EDGE_TIMINGS) private readonly timings: EdgeTimings,
@@ -119,8 +161,11 @@ export class EdgeCommandsService {
       throw new CommandPayloadError('scheduledMessageId must be a uuid');
     }
     const clean = validateCommandPayload(type, payload);
-    await this.agents.ensure(agentId);
-    const command = await this.commands.insert({
+    // One statement (with the commands created meanwhile): the agent row is created with the
+    // command when unknown.
+    const id = randomUUID();
+    const command = await this.inserts.submit('', id, {
+      id,
       agentId,
       commandType: type as EdgeCommandType,
       payload: clean,
@@ -152,14 +197,27 @@ export class EdgeCommandsService {
    * ack are marked failed first (listeners get `expired`).
    */
   async claimForSend(agentId: string, mode: ClaimMode): Promise<EdgeCommand[]> {
+    return (await this.claimForSendMany([agentId], mode)).get(agentId) ?? [];
+  }
+
+  /**
+   * `claimForSend` for many agents at once (two statements at most, whatever their number): by
+   * agent, each agent's commands in send order, at most CLAIM_BATCH each.
+   */
+  async claimForSendMany(
+    agentIds: readonly string[],
+    mode: ClaimMode,
+  ): Promise<Map<string, EdgeCommand[]>> {
     const options = {
       resendAfterMs: this.timings.resendAfterMs,
       maxAttempts: this.timings.maxAttempts,
     };
     if (mode !== 'new') {
-      const expired = await this.commands.expireUnacked(agentId, options);
+      const expired = await this.commands.expireUnacked(agentIds, options);
       for (const command of expired) {
-        this.logger.warn(`${command.commandType} ${command.id} for ${agentId}: ${command.error}`);
+        this.logger.warn(
+          `${command.commandType} ${command.id} for ${command.agentId}: ${command.error}`,
+        );
         await this.emit({
           command,
           stage: 'expired',
@@ -170,7 +228,7 @@ export class EdgeCommandsService {
         });
       }
     }
-    return this.commands.claim(agentId, mode, { ...options, limit: CLAIM_BATCH });
+    return this.commands.claim(agentIds, mode, { ...options, limit: CLAIM_BATCH });
   }
 
   /** Of these agents, those with commands to push now (new, or overdue for a resend). */
@@ -203,39 +261,37 @@ export class EdgeCommandsService {
         ? ack.error.slice(0, 2000)
         : 'failed on the edge (no error given)';
     const completedAt = parseTime(ack.completed_at);
-    const now = new Date();
-    const outcome: { event?: Omit<EdgeCommandAckEvent, 'command'> } = {};
 
-    const result = await this.commands.applyAck(agentId, commandId, (command): AckChange | null => {
-      const isSchedule = command.commandType === 'schedule_message';
-      if (command.ackCount === 0) {
-        outcome.event = { stage: 'received', ok, final: !(isSchedule && ok), error, completedAt };
-        return { status: ok ? 'acked' : 'failed', ackedAt: now, error };
-      }
-      if (isSchedule && command.status === 'acked' && command.deliveredAt === null) {
-        if (ok && isEarlyStoreAck(command, completedAt)) {
-          // A resent copy was stored again (`completed_at` well before `send_at`): not the send.
-          return null;
-        }
-        outcome.event = { stage: 'delivered', ok, final: true, error, completedAt };
-        return ok
-          ? { status: 'acked', deliveredAt: completedAt ?? now, error: null }
-          : { status: 'failed', error };
-      }
-      return null;
+    // One conditional UPDATE (with the acks received meanwhile): the repository decides from
+    // the locked row (see applyAcks).
+    const result = await this.acks.submit('', commandId, {
+      commandId,
+      agentId,
+      ok,
+      error,
+      completedAt,
+      now: new Date(),
     });
-
     if (!result) {
       this.logger.debug(`ack from ${agentId} ignored: no command ${commandId} of this agent`);
       return null;
     }
-    if (!outcome.event) {
+    if (!result.stage) {
       this.logger.debug(
-        `repeated ack of ${commandId} from ${agentId} (ack #${result.after.ackCount})`,
+        `repeated ack of ${commandId} from ${agentId} (ack #${result.command.ackCount})`,
       );
       return null;
     }
-    const done: EdgeCommandAckEvent = { ...outcome.event, command: result.after };
+    const isSchedule = result.command.commandType === 'schedule_message';
+    const done: EdgeCommandAckEvent = {
+      command: result.command,
+      stage: result.stage,
+      ok,
+      // A stored schedule_message waits for its second ack (the send).
+      final: result.stage === 'delivered' || !(isSchedule && ok),
+      error,
+      completedAt,
+    };
     if (!ok)
       this.logger.warn(`${done.command.commandType} ${commandId} failed on ${agentId}: ${error}`);
     await this.emit(done);
@@ -298,15 +354,4 @@ function parseTime(value: unknown): Date | null {
   if (typeof value !== 'string' && typeof value !== 'number') return null;
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
-}
-
-/**
- * The two acks of a schedule_message may both say `completed`: the second is the send. When a
- * "second" ack's `completed_at` is more than a minute before `send_at`, it is another store ack
- * (of a resent copy), not the send (EDGE_PROTOCOL §4.2: compare completed_at with send_at).
- */
-function isEarlyStoreAck(command: EdgeCommand, completedAt: Date | null): boolean {
-  if (!completedAt) return false;
-  const sendAt = parseTime(command.payload.send_at);
-  return sendAt !== null && completedAt.getTime() < sendAt.getTime() - 60_000;
 }

@@ -1,0 +1,256 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+export interface OtpChallengeRow {
+  id: string;
+  codeHash: string;
+  attempts: number;
+  expiresAt: Date;
+  consumedAt: Date | null;
+  invalidatedAt: Date | null;
+}
+
+export interface RefreshSessionRow {
+  id: string;
+  userId: string;
+  familyId: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface PersonRow {
+  id: string;
+  handle: string;
+  name: string | null;
+  timeZone: string | null;
+  createdAt: Date;
+}
+
+export interface RelationshipFigures {
+  firstContactAt: Date | null;
+  messagesExchanged: number;
+  memoriesCount: number;
+}
+
+export interface MemoryRow {
+  id: string;
+  type: string;
+  content: string;
+  source: string;
+  confidence: number;
+  createdAt: Date;
+  lastConfirmedAt: Date;
+}
+
+const PERSON = `id, handle, name, time_zone AS "timeZone", created_at AS "createdAt"`;
+
+/** The only place that queries otp_challenges, refresh_sessions and a person's own rows. */
+@Injectable()
+export class PeopleRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  // ---- one-time codes ----
+
+  /** A new challenge for the phone; any older open one stops counting. */
+  async createChallenge(phone: string, codeHash: string, ttlSeconds: number): Promise<string> {
+    return this.transaction(async (m) => {
+      await m.query(
+        `UPDATE otp_challenges SET invalidated_at = now()
+          WHERE phone = $1 AND consumed_at IS NULL AND invalidated_at IS NULL`,
+        [phone],
+      );
+      const [row] = (await m.query(
+        `INSERT INTO otp_challenges (phone, code_hash, expires_at)
+         VALUES ($1, $2, now() + make_interval(secs => $3)) RETURNING id`,
+        [phone, codeHash, ttlSeconds],
+      )) as { id: string }[];
+      return row.id;
+    });
+  }
+
+  async deleteChallenge(id: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM otp_challenges WHERE id = $1`, [id]);
+  }
+
+  /** The phone's latest challenge, locked for the rest of the transaction. */
+  async latestChallengeForUpdate(
+    m: EntityManager,
+    phone: string,
+  ): Promise<OtpChallengeRow | undefined> {
+    const rows = (await m.query(
+      `SELECT id, code_hash AS "codeHash", attempts, expires_at AS "expiresAt",
+              consumed_at AS "consumedAt", invalidated_at AS "invalidatedAt"
+         FROM otp_challenges WHERE phone = $1 ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
+      [phone],
+    )) as OtpChallengeRow[];
+    return rows[0];
+  }
+
+  async recordWrongAttempt(m: EntityManager, id: string, maxAttempts: number): Promise<number> {
+    // UPDATE answers [rows, count] through TypeORM's Postgres driver.
+    const [rows] = (await m.query(
+      `UPDATE otp_challenges SET attempts = attempts + 1,
+              invalidated_at = CASE WHEN attempts + 1 >= $2 THEN now() END
+        WHERE id = $1 RETURNING attempts`,
+      [id, maxAttempts],
+    )) as [{ attempts: number }[], number];
+    return rows[0].attempts;
+  }
+
+  async consumeChallenge(m: EntityManager, id: string): Promise<void> {
+    await m.query(`UPDATE otp_challenges SET consumed_at = now() WHERE id = $1`, [id]);
+  }
+
+  // ---- people ----
+
+  /** The person with this handle (the one iMessage already knows), created when new. */
+  async findOrCreatePerson(
+    m: EntityManager,
+    handle: string,
+    name: string | undefined,
+  ): Promise<{ id: string; created: boolean }> {
+    const [row] = (await m.query(
+      `INSERT INTO users (handle, name) VALUES ($1, $2)
+       ON CONFLICT (handle) DO UPDATE SET name = COALESCE(users.name, EXCLUDED.name),
+              updated_at = CASE WHEN users.name IS NULL AND EXCLUDED.name IS NOT NULL
+                                THEN now() ELSE users.updated_at END
+       RETURNING id, (xmax = 0) AS created`,
+      [handle, name ?? null],
+    )) as { id: string; created: boolean }[];
+    return row;
+  }
+
+  async person(userId: string): Promise<PersonRow | undefined> {
+    const rows = (await this.dataSource.query(`SELECT ${PERSON} FROM users WHERE id = $1`, [
+      userId,
+    ])) as PersonRow[];
+    return rows[0];
+  }
+
+  async updatePerson(
+    userId: string,
+    changes: { name?: string | null; timeZone?: string | null },
+  ): Promise<PersonRow | undefined> {
+    const sets: string[] = [];
+    const params: unknown[] = [userId];
+    if (changes.name !== undefined) {
+      params.push(changes.name);
+      sets.push(`name = $${params.length}`);
+    }
+    if (changes.timeZone !== undefined) {
+      params.push(changes.timeZone);
+      sets.push(`time_zone = $${params.length}`);
+    }
+    if (!sets.length) return this.person(userId);
+    const [rows] = (await this.dataSource.query(
+      `UPDATE users SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${PERSON}`,
+      params,
+    )) as [PersonRow[], number];
+    return rows[0];
+  }
+
+  async personasTalkedTo(userId: string): Promise<{ id: string; name: string }[]> {
+    return (await this.dataSource.query(
+      `SELECT DISTINCT p.id, p.name
+         FROM room_participants rp
+         JOIN assistant_instances ai ON ai.room_id = rp.room_id
+         JOIN personas p ON p.id = ai.persona_id
+        WHERE rp.user_id = $1 ORDER BY p.id`,
+      [userId],
+    )) as { id: string; name: string }[];
+  }
+
+  /** Their messages plus the assistant's replies to them; first contact = their first message. */
+  async relationship(userId: string): Promise<RelationshipFigures> {
+    const [row] = (await this.dataSource.query(
+      `WITH mine AS (SELECT id, created_at FROM messages WHERE sender_user_id = $1)
+       SELECT (SELECT min(created_at) FROM mine) AS "firstContactAt",
+              (SELECT count(*) FROM mine)
+                + (SELECT count(*) FROM messages r WHERE r.direction = 'outbound'
+                     AND r.reply_to_id IN (SELECT id FROM mine)) AS "messagesExchanged",
+              (SELECT count(*) FROM memories
+                WHERE user_id = $1 AND superseded_at IS NULL) AS "memoriesCount"`,
+      [userId],
+    )) as { firstContactAt: Date | null; messagesExchanged: string; memoriesCount: string }[];
+    return {
+      firstContactAt: row.firstContactAt,
+      messagesExchanged: Number(row.messagesExchanged),
+      memoriesCount: Number(row.memoriesCount),
+    };
+  }
+
+  // ---- memories ----
+
+  async memories(userId: string): Promise<MemoryRow[]> {
+    return (await this.dataSource.query(
+      `SELECT id, type, content, source, confidence, created_at AS "createdAt",
+              last_confirmed_at AS "lastConfirmedAt"
+         FROM memories WHERE user_id = $1 AND superseded_at IS NULL
+        ORDER BY last_confirmed_at DESC, id`,
+      [userId],
+    )) as MemoryRow[];
+  }
+
+  /** Deletes one of the person's memories; false when it is not theirs (or not there). */
+  async deleteMemory(userId: string, memoryId: string): Promise<boolean> {
+    const [, count] = (await this.dataSource.query(
+      `DELETE FROM memories WHERE id = $1 AND user_id = $2`,
+      [memoryId, userId],
+    )) as [unknown, number];
+    return count > 0;
+  }
+
+  // ---- sessions ----
+
+  async insertRefresh(
+    m: EntityManager,
+    row: { userId: string; familyId: string; tokenHash: string; ttlSeconds: number },
+  ): Promise<void> {
+    await m.query(
+      `INSERT INTO refresh_sessions (user_id, family_id, token_hash, expires_at)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
+      [row.userId, row.familyId, row.tokenHash, row.ttlSeconds],
+    );
+  }
+
+  async refreshForUpdate(
+    m: EntityManager,
+    tokenHash: string,
+  ): Promise<RefreshSessionRow | undefined> {
+    const rows = (await m.query(
+      `SELECT id, user_id AS "userId", family_id AS "familyId", expires_at AS "expiresAt",
+              used_at AS "usedAt", revoked_at AS "revokedAt"
+         FROM refresh_sessions WHERE token_hash = $1 FOR UPDATE`,
+      [tokenHash],
+    )) as RefreshSessionRow[];
+    return rows[0];
+  }
+
+  async markUsed(m: EntityManager, id: string): Promise<void> {
+    await m.query(`UPDATE refresh_sessions SET used_at = now() WHERE id = $1`, [id]);
+  }
+
+  async revokeFamily(m: EntityManager | undefined, familyId: string): Promise<void> {
+    await (m ?? this.dataSource).query(
+      `UPDATE refresh_sessions SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`,
+      [familyId],
+    );
+  }
+
+  /** A session is alive while its family has an unrevoked, unexpired row (one indexed probe). */
+  async sessionAlive(userId: string, familyId: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM refresh_sessions
+        WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
+        LIMIT 1`,
+      [familyId, userId],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+}
