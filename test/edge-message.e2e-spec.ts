@@ -73,6 +73,12 @@ describe('POST /edge/message (the real edge client’s contract)', () => {
       `SELECT chat_guid, type FROM rooms WHERE chat_guid = 'imessage:+15557654321'`,
     );
     expect(room).toEqual({ chat_guid: 'imessage:+15557654321', type: 'direct' });
+    // The agent is recorded with the persona and number it reported.
+    const [agent] = await query(
+      db.url,
+      `SELECT persona_id, phone FROM edge_agents WHERE id = 'luna1'`,
+    );
+    expect(agent).toEqual({ persona_id: 'luna', phone: '+15550001111' });
   });
 
   it('accepts the HMAC token too, and refuses a token minted for another agent', async () => {

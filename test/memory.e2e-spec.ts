@@ -14,6 +14,7 @@ import {
   startWorker,
   testConfig,
 } from './helpers/test-app';
+import { waitUntil } from './helpers/wait';
 
 const RELAY_SECRET = 'relay-secret-memory-e2e';
 const auth = { authorization: `Bearer ${RELAY_SECRET}` };
@@ -70,15 +71,6 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
       [handle],
     );
 
-  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > deadline) return value;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   it('extracts facts from a message once, and the next reply’s prompt carries them', async () => {
     const me = '+15553330001';
     facts.set('I finally started rock climbing, obsessed', [
@@ -94,7 +86,7 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
       participants: [me],
     });
     expect(res.status).toBe(200);
-    const stored = await eventually(
+    const stored = await waitUntil(
       () => memoriesOf(me),
       (rows) => rows.length === 2,
     );
@@ -151,12 +143,12 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
       timestamp: Math.floor(Date.now() / 1000),
       participants: [alex, sam],
     });
-    const samMemories = await eventually(
+    const samMemories = await waitUntil(
       () => memoriesOf(sam),
       (rows) => rows.length === 1,
     );
     expect(samMemories.map((m) => m.content)).toEqual(['has a puppy named Max']);
-    const alexMemories = await eventually(
+    const alexMemories = await waitUntil(
       () => memoriesOf(alex),
       (rows) => rows.length === 2,
     );
@@ -185,7 +177,7 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
       });
     }
     // Both messages went through extraction (one usage record each, on the speaker).
-    await eventually(
+    await waitUntil(
       () =>
         query(
           db.url,
@@ -195,7 +187,7 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
         ),
       (rows) => Number(rows[0].n) >= 2,
     );
-    const rows = await eventually(
+    const rows = await waitUntil(
       () => memoriesOf(me),
       (r) => r.length >= 1,
     );
@@ -224,7 +216,7 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
         participants: [me],
       });
     }
-    await eventually(
+    await waitUntil(
       () => memoriesOf(me),
       (rows) => rows.length === 4,
     );
@@ -234,7 +226,7 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
 
     // New memories scheduled one consolidation for this person, waiting for the quiet period.
     const queue = api.app.get(QueueService).queue(QueueName.MemoryExtraction);
-    const pending = await eventually(
+    const pending = await waitUntil(
       () => queue.getJob(`memory.consolidate-${user.id}`),
       (job) => job !== undefined,
     );

@@ -29,6 +29,7 @@ import {
   startWorker,
   testConfig,
 } from './helpers/test-app';
+import { waitUntil } from './helpers/wait';
 
 const RELAY_SECRET = 'relay-secret-photos-e2e';
 const EDGE_SECRET = 'edge-secret-photos-e2e';
@@ -78,19 +79,6 @@ function imageUrlOf(body: FakeChatBody): string | undefined {
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-async function eventually<T>(
-  get: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('photos (real API + worker, Postgres, Redis, fake vision model)', () => {
@@ -197,7 +185,7 @@ describe('photos (real API + worker, Postgres, Redis, fake vision model)', () =>
     (await query<{ status: string }>(db.url, `SELECT status FROM photos WHERE id = $1`, [id]))[0]
       ?.status;
   const untilStatus = (id: string, wanted: string) =>
-    eventually(
+    waitUntil(
       () => photoStatus(id),
       (s) => s === wanted,
     );
@@ -513,7 +501,7 @@ describe('photos (real API + worker, Postgres, Redis, fake vision model)', () =>
 
     const rerun = async (jobId: string) => {
       await queue.add(JobName.PhotoAnalyze, { photoId: id }, { jobId });
-      return eventually(
+      return waitUntil(
         async () => queue.getJob(jobId),
         (job) => job?.finishedOn !== undefined,
       );

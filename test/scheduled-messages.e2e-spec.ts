@@ -13,6 +13,7 @@ import {
   startWorker,
   testConfig,
 } from './helpers/test-app';
+import { waitUntil } from './helpers/wait';
 
 const EDGE_SECRET = 'edge-secret-scheduled-e2e';
 const ADMIN_API_KEY = 'admin-key-scheduled-e2e';
@@ -43,19 +44,6 @@ async function connectAgent(url: string, agentId: string) {
   });
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   return { socket, commands };
-}
-
-async function until<T>(
-  read: () => T | Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('scheduled messages and the edge reply channel (API + worker + real ws agent)', () => {
@@ -131,7 +119,7 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
     const res = await edgeMessage('remind me to drink water in 2 seconds');
     expect(res.body).toMatchObject({ should_respond: true, reply_text: 'on it' });
 
-    const arrived = await until(
+    const arrived = await waitUntil(
       () => agent.commands.find((c) => c.payload.text === 'time to drink water'),
       (c) => c !== undefined,
     );
@@ -141,7 +129,7 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
     });
     expect(arrived!.at).toBeGreaterThanOrEqual(sendAt.getTime() - 100);
     expect(arrived!.at).toBeLessThan(sendAt.getTime() + 5000);
-    const row = await until(
+    const row = await waitUntil(
       () => scheduledRow('time to drink water'),
       (r) => r?.status === 'delivered',
     );
@@ -151,7 +139,7 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
   it('a cancelled message never goes out; a rescheduled one goes out at its new time', async () => {
     modelSchedules('call mom', new Date(Date.now() + 1500));
     await edgeMessage('remind me to call mom');
-    const row = await until(
+    const row = await waitUntil(
       () => scheduledRow('call mom'),
       (r) => r !== undefined,
     );
@@ -167,7 +155,7 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
 
     modelSchedules('stretch', new Date(Date.now() + 60_000));
     await edgeMessage('remind me to stretch in a minute');
-    const later = await until(
+    const later = await waitUntil(
       () => scheduledRow('stretch'),
       (r) => r !== undefined,
     );
@@ -177,7 +165,7 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
       body: { send_at: newTime.toISOString() },
     });
     expect(moved.status).toBe(200);
-    const stretch = await until(
+    const stretch = await waitUntil(
       () => agent.commands.find((c) => c.payload.text === 'stretch'),
       (c) => c !== undefined,
     );
@@ -204,11 +192,11 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
     // Their jobs were lost with the outage: the sweep finds them in Postgres.
     const restored = await worker.app.get(ScheduledMessageDeliveryService).sweep();
     expect(restored).toBeGreaterThanOrEqual(2);
-    await until(
+    await waitUntil(
       () => agent.commands.find((c) => c.payload.text === 'ten minutes late'),
       (c) => c !== undefined,
     );
-    const rows = await until(
+    const rows = await waitUntil(
       () =>
         query<{ id: string; status: string }>(
           db.url,
@@ -226,7 +214,7 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
     // A due row whose delayed job vanished from Redis (flushed) is sent once the sweep runs.
     modelSchedules('lost job', new Date(Date.now() + 1500));
     await edgeMessage('remind me about the lost job');
-    const lost = await until(
+    const lost = await waitUntil(
       () => scheduledRow('lost job'),
       (r) => r !== undefined,
     );
@@ -236,7 +224,7 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
     expect(agent.commands.find((c) => c.payload.text === 'lost job')).toBeUndefined();
     await worker.app.get(ScheduledMessageDeliveryService).sweep();
     expect(
-      await until(
+      await waitUntil(
         () => agent.commands.find((c) => c.payload.text === 'lost job'),
         (c) => c !== undefined,
       ),
@@ -253,12 +241,12 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
     const res = await edgeMessage('tell me something slowly');
     expect(Date.now() - started).toBeLessThan(1100);
     expect(res.body).toMatchObject({ should_respond: false, reply_text: null });
-    const first = await until(
+    const first = await waitUntil(
       () => agent.commands.find((c) => c.payload.text === 'first bubble'),
       (c) => !!c,
     );
     expect(first!.command_type).toBe('send_message_now');
-    const second = await until(
+    const second = await waitUntil(
       () => agent.commands.find((c) => c.payload.message_text === 'second bubble'),
       (c) => !!c,
     );

@@ -13,6 +13,7 @@ import {
   TEST_JWT_SECRET,
   testConfig,
 } from './helpers/test-app';
+import { waitUntil } from './helpers/wait';
 
 const RELAY_SECRET = 'relay-secret-worker-crash';
 const ANALYSIS = {
@@ -26,15 +27,6 @@ const isVision = (body: FakeChatBody) =>
   (body.messages ?? []).some(
     (m) => Array.isArray(m.content) && m.content.some((p) => p.type === 'image_url'),
   );
-
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * RELIABILITY row 29: a worker killed with SIGKILL in the middle of a job leaves the job to be
@@ -105,7 +97,7 @@ describe('a worker killed mid-job', () => {
     const { photo_id: photoId } = (await res.json()) as { photo_id: string };
 
     // The child worker has the job and is waiting on the vision model: kill it there.
-    await until(
+    await waitUntil(
       async () => visionCalls,
       (n) => n >= 1,
       20_000,
@@ -115,7 +107,7 @@ describe('a worker killed mid-job', () => {
     await new Promise((resolve) => child!.once('exit', resolve));
 
     rescuer = await startWorker(config);
-    const status = await until(
+    const status = await waitUntil(
       async () =>
         (
           await query<{ status: string }>(db.url, `SELECT status FROM photos WHERE id = $1`, [

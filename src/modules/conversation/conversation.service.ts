@@ -18,6 +18,7 @@ import { QueueService } from '../../core/queue/queue.service';
 import { ChatResult, LlmToolCall } from '../../core/llm/llm.types';
 import { MemoryType } from '../memory/entities/memory.entity';
 import { MemoryService } from '../memory/memory.service';
+import { PersonaEntity } from '../personas/entities/persona.entity';
 import { PersonasService } from '../personas/personas.service';
 import { PhotosService } from '../photos/photos.service';
 import { prefixedChatGuid } from '../rooms/chat-guid';
@@ -155,7 +156,7 @@ export class ConversationService {
     }
     const sender = room.users.get(message.senderHandle)!;
     try {
-      const result = await this.answer(message, room, sender, persona.id, inboundId);
+      const result = await this.answer(message, room, sender, persona, inboundId);
       await this.extractMemories(inboundId);
       return result;
     } catch (err) {
@@ -175,10 +176,9 @@ export class ConversationService {
     message: InboundMessage,
     room: ResolvedRoom,
     sender: UserRow,
-    personaId: string,
+    persona: PersonaEntity,
     inboundId: string,
   ): Promise<TurnResult> {
-    const persona = await this.personas.resolve(personaId);
     const photoIds = photoIdsOf(message.metadata);
     if (room.roomType === 'group') {
       // Group photos shared without addressing the persona were kept unanalysed until now.

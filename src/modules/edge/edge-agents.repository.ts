@@ -59,14 +59,6 @@ export class EdgeAgentsRepository {
     );
   }
 
-  /** Creates the agent row if it does not exist yet, without marking it seen. */
-  async ensure(agentId: string): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO edge_agents (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`,
-      [agentId],
-    );
-  }
-
   /**
    * Records what the agent told about itself (absent values keep what was stored) and marks it
    * seen. For `/edge/register`, and for `/edge/message` (`persona_id`, `persona_phone`).

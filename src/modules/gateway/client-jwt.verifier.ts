@@ -1,7 +1,7 @@
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import * as jwt from 'jsonwebtoken';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { AuthScheme } from '../../common/auth/auth.decorators';
+import { accessTokenRejected, assertAccessTokenClaims } from '../../common/crypto/access-token';
 import { bearerToken } from '../../common/crypto/safe-equal';
 import { AppConfig } from '../../core/config/app-config';
 import { APP_CONFIG } from '../../core/config/config.module';
@@ -62,18 +62,9 @@ export class ClientJwtVerifier implements SchemeVerifier {
     try {
       claims = await this.authenticate(request);
     } catch (err) {
-      const reason =
-        err instanceof jwt.TokenExpiredError
-          ? 'expired'
-          : err instanceof jwt.NotBeforeError
-            ? 'not yet valid'
-            : 'invalid';
-      throw new UnauthorizedException(`Access token ${reason}`);
+      throw accessTokenRejected(err);
     }
-    if (typeof claims.exp !== 'number') throw new UnauthorizedException('Access token has no exp');
-    if (typeof claims.iat !== 'number' || typeof claims.jti !== 'string') {
-      throw new UnauthorizedException('Access token lacks iat or jti');
-    }
+    assertAccessTokenClaims(claims);
     if (
       claims.typ !== CLIENT_TOKEN_TYPE ||
       typeof claims.sub !== 'string' ||

@@ -6,10 +6,11 @@ import { RateLimit } from '../../core/rate-limit/rate-limit.decorator';
 import { AppConfig } from '../../core/config/app-config';
 import { APP_CONFIG } from '../../core/config/config.module';
 import { ConversationService } from '../conversation/conversation.service';
+import { EdgeAgentsRepository } from '../edge/edge-agents.repository';
 import { EdgePresenceService } from '../edge/edge-presence.service';
 import { EdgeReplyService } from './edge-reply.service';
 import { EdgeMessageDto, EdgeReplyDto } from './dto/edge-message.dto';
-import { timestampToDate } from './dto/handle.validator';
+import { timestampToDate } from '../../common/validation/handle.validator';
 import {
   EMPTY_EDGE_REPLY,
   PER_SENDER,
@@ -25,6 +26,7 @@ export class EdgeMessageController {
   constructor(
     private readonly conversation: ConversationService,
     private readonly presence: EdgePresenceService,
+    private readonly agents: EdgeAgentsRepository,
     private readonly replies: EdgeReplyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -44,6 +46,12 @@ export class EdgeMessageController {
     const photoIds = (dto.attachments ?? []).flatMap((a) =>
       a.uploaded_photo_id ? [a.uploaded_photo_id] : [],
     );
+    if (agentId) {
+      // The agent's persona and number as it reports them; never delays or fails the message.
+      this.agents
+        .recordIdentity(agentId, { personaId: dto.persona_id, phone: dto.persona_phone })
+        .catch((err: Error) => this.logger.warn(`agent ${agentId} not recorded: ${err.message}`));
+    }
     const work = this.conversation.handle({
       chatGuid: dto.chat_guid,
       roomType: dto.mode,

@@ -5,7 +5,7 @@ import { RateLimit } from '../../core/rate-limit/rate-limit.decorator';
 import { ConversationService } from '../conversation/conversation.service';
 import { EdgeAgentsRepository } from '../edge/edge-agents.repository';
 import { HeartbeatDto, HeartbeatReplyDto } from './dto/heartbeat.dto';
-import { timestampToDate } from './dto/handle.validator';
+import { timestampToDate } from '../../common/validation/handle.validator';
 import { OrchestratorMessageDto, OrchestratorReplyDto } from './dto/orchestrator-message.dto';
 import { PER_SENDER, mentionedInMetadata, toOrchestratorReply } from './relay-reply.mapper';
 

@@ -1,6 +1,7 @@
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import * as jwt from 'jsonwebtoken';
 import { AuthScheme } from '../../common/auth/auth.decorators';
+import { accessTokenRejected, assertAccessTokenClaims } from '../../common/crypto/access-token';
 import { bearerToken, safeEqual } from '../../common/crypto/safe-equal';
 import { AppConfig } from '../../core/config/app-config';
 import { APP_CONFIG } from '../../core/config/config.module';
@@ -73,18 +74,9 @@ export class UserJwtVerifier implements SchemeVerifier {
       if (typeof decoded === 'string') throw new Error('not a JSON payload');
       claims = decoded as Partial<UserTokenClaims>;
     } catch (err) {
-      const reason =
-        err instanceof jwt.TokenExpiredError
-          ? 'expired'
-          : err instanceof jwt.NotBeforeError
-            ? 'not yet valid'
-            : 'invalid';
-      throw new UnauthorizedException(`Access token ${reason}`);
+      throw accessTokenRejected(err);
     }
-    if (typeof claims.exp !== 'number') throw new UnauthorizedException('Access token has no exp');
-    if (typeof claims.iat !== 'number' || typeof claims.jti !== 'string') {
-      throw new UnauthorizedException('Access token lacks iat or jti');
-    }
+    assertAccessTokenClaims(claims);
     if (
       claims.typ !== USER_TOKEN_TYPE ||
       typeof claims.sub !== 'string' ||

@@ -12,7 +12,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { IsHandle } from './handle.validator';
+import { IsHandle } from '../../../common/validation/handle.validator';
 
 /** `POST /orchestrator/message` (SPEC §6, the seeds' relay contract). */
 export class OrchestratorMessageDto {

@@ -1,41 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsIn,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  MaxLength,
-  registerDecorator,
-  ValidationOptions,
-} from 'class-validator';
+import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsHandle } from '../../../common/validation/handle.validator';
 import { PHOTO_STATUSES, PhotoStatus } from '../entities/photo.entity';
-
-const E164 = /^\+[1-9]\d{6,14}$/;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,}$/;
-
-/**
- * An iMessage handle: an E.164 phone number or an Apple ID email (the same rule as the relay
- * DTOs; kept here so that photos does not depend on the orchestrator).
- */
-export function isHandle(value: unknown): value is string {
-  return (
-    typeof value === 'string' && value.length <= 320 && (E164.test(value) || EMAIL.test(value))
-  );
-}
-
-function IsHandle(options?: ValidationOptions) {
-  return (target: object, propertyName: string) =>
-    registerDecorator({
-      name: 'isHandle',
-      target: target.constructor,
-      propertyName,
-      options: {
-        message: `${propertyName} must be an E.164 phone number or an email address`,
-        ...options,
-      },
-      validator: { validate: isHandle },
-    });
-}
 
 /** `POST /photos/upload` (relay): the query; the image is the multipart `file` part. */
 export class UploadPhotoQueryDto {
