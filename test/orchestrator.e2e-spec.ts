@@ -104,6 +104,30 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
     expect(Number(usage[0].total_tokens)).toBeGreaterThan(0);
   });
 
+  it("puts the room's earlier turns in the prompt, oldest first, and in a group names each speaker", async () => {
+    const [alice, bob] = [phone(), phone()];
+    const group = { chat_guid: `iMessage;+;chat-history-${seq}`, mode: 'group' };
+    const participants = [alice, bob];
+    fake.reply({ content: 'sounds fun' });
+    await post(message({ ...group, sender: alice, participants, text: 'beach on saturday?' }));
+    await post(message({ ...group, sender: bob, participants, text: 'Sage, you in?' }));
+    const first = fake.lastChatRequest()!.body.messages!.slice(2);
+    expect(first).toEqual([
+      { role: 'user', content: `${alice}: beach on saturday?` },
+      { role: 'user', content: `${bob}: Sage, you in?` },
+    ]);
+    await post(
+      message({ ...group, sender: alice, participants, text: 'Sage what should I bring?' }),
+    );
+    const second = fake.lastChatRequest()!.body.messages!.slice(2);
+    expect(second).toEqual([
+      { role: 'user', content: `${alice}: beach on saturday?` },
+      { role: 'user', content: `${bob}: Sage, you in?` },
+      { role: 'assistant', content: 'sounds fun' },
+      { role: 'user', content: `${alice}: Sage what should I bring?` },
+    ]);
+  });
+
   it('prefixes chat GUIDs with imessage: once, never twice', async () => {
     const plain = message();
     const prefixed = message({ chat_guid: 'imessage:chat-already-prefixed' });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI, {
   APIConnectionError,
@@ -18,6 +18,7 @@ import type {
   LlmToolCall,
   LlmUsage,
 } from './llm.types';
+import { createNodeHttpFetch } from './node-http-fetch';
 import { offlineChat, offlineImageDescription } from './offline-responder';
 
 /** Backoff of our own retry loop: 0.5 s doubling up to 8 s, minus up to 25 % jitter. */
@@ -40,15 +41,26 @@ type CreateParams = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
  * for streams, the longest silence between chunks). Failures surface as `LlmError`.
  */
 @Injectable()
-export class LlmClient implements OnModuleInit {
+export class LlmClient implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(LlmClient.name);
   private readonly openai: OpenAI | undefined;
+  private readonly http = createNodeHttpFetch();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     const { apiKey, baseUrl, timeoutMs } = config.llm;
     this.openai = apiKey
-      ? new OpenAI({ apiKey, baseURL: baseUrl, timeout: timeoutMs, maxRetries: 0 })
+      ? new OpenAI({
+          apiKey,
+          baseURL: baseUrl,
+          timeout: timeoutMs,
+          maxRetries: 0,
+          fetch: this.http.fetch,
+        })
       : undefined;
+  }
+
+  onModuleDestroy(): void {
+    this.http.close();
   }
 
   onModuleInit(): void {

@@ -8,7 +8,8 @@ const logger = new Logger('Redis');
  * The one way a Redis connection is made. `purpose` names it in logs and in `CLIENT LIST`.
  * `bullmq` connections must not have a key prefix (BullMQ has its own) and must block
  * indefinitely (maxRetriesPerRequest: null); app connections fail fast so a request never
- * hangs on a Redis outage.
+ * hangs on a Redis outage, and pipeline automatically: the commands of concurrent requests issued
+ * in the same tick (rate-limit counters, cache reads) go out in one write, not one each.
  */
 export function createRedisConnection(
   config: AppConfig,
@@ -24,7 +25,12 @@ export function createRedisConnection(
     retryStrategy: (attempt) => Math.min(200 * 2 ** Math.min(attempt, 5), 5000),
     ...(kind === 'bullmq'
       ? { maxRetriesPerRequest: null }
-      : { maxRetriesPerRequest: 1, keyPrefix: `${config.redis.keyPrefix}:`, commandTimeout: 3000 }),
+      : {
+          maxRetriesPerRequest: 1,
+          keyPrefix: `${config.redis.keyPrefix}:`,
+          commandTimeout: 3000,
+          enableAutoPipelining: true,
+        }),
   };
   const client = new Redis(config.redis.url, options);
   let reported = false;

@@ -23,7 +23,7 @@ import { PersonasService } from '../personas/personas.service';
 import { PhotosService } from '../photos/photos.service';
 import { prefixedChatGuid } from '../rooms/chat-guid';
 import { RoomType } from '../rooms/entities/room.entity';
-import { ResolvedRoom, RoomsRepository } from '../rooms/rooms.repository';
+import { ResolvedRoom, ResolvedTurn, RoomsRepository } from '../rooms/rooms.repository';
 import { ConversationRepository } from './conversation.repository';
 import { parseSendAt } from '../scheduled-messages/send-at';
 import {
@@ -135,6 +135,7 @@ export class ConversationService {
       participantsListed: message.participants.length > 0,
       personaId: persona.id,
       edgeAgentId: message.edgeAgentId,
+      historyTurns: respond ? HISTORY_TURNS : 0,
       inbound: {
         senderHandle: message.senderHandle,
         text: message.text,
@@ -174,7 +175,7 @@ export class ConversationService {
 
   private async answer(
     message: InboundMessage,
-    room: ResolvedRoom,
+    room: ResolvedTurn,
     sender: UserRow,
     persona: PersonaEntity,
     inboundId: string,
@@ -184,9 +185,8 @@ export class ConversationService {
       // Group photos shared without addressing the persona were kept unanalysed until now.
       await this.photos.analyzeStoredForRoom(message.chatGuid);
     }
-    const [context, history, photoNotes] = await Promise.all([
+    const [context, photoNotes] = await Promise.all([
       this.memory.contextFor(sender, message.text),
-      this.rooms.recentTurns(room.roomId, inboundId, HISTORY_TURNS),
       photoIds.length
         ? this.photos.analysisNotes(photoIds, this.config.photos.analysisWaitMs, {
             chatGuid: message.chatGuid,
@@ -198,7 +198,7 @@ export class ConversationService {
       roomType: room.roomType,
       sender: { ...sender, timeZone: timeZoneOf(sender) },
       context,
-      history,
+      history: room.history,
       text: message.text,
       photoNotes,
       now: new Date(),

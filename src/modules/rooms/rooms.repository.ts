@@ -14,6 +14,14 @@ export interface ResolvedRoom {
   users: Map<string, UserRow>;
 }
 
+/** What resolveTurn returns: the room, the new turn's id and the room's turns before it. */
+export interface ResolvedTurn extends ResolvedRoom {
+  /** Undefined when a message with the same dedup key was already stored. */
+  inboundId: string | undefined;
+  /** The room's last `historyTurns` answered or ignored turns, oldest first. */
+  history: Turn[];
+}
+
 export interface NewInbound {
   senderHandle: string;
   text: string;
@@ -48,7 +56,9 @@ export class RoomsRepository {
    * the room, its membership (the listed participants become active; when a list is given, the
    * others inactive), the assistant instance of the persona, and the inbound turn itself. The turn
    * is inserted unless a row with the same dedup key exists — then `inboundId` is undefined: the
-   * unique index, not a read-then-write, decides which of two copies is processed.
+   * unique index, not a read-then-write, decides which of two copies is processed. The same
+   * statement reads the room's recent turns for the prompt (saving a round trip per message);
+   * the new turn is not among them, since a statement does not see its own inserts.
    */
   async resolveTurn(input: {
     chatGuid: string;
@@ -59,7 +69,9 @@ export class RoomsRepository {
     /** The edge agent relaying the room (it will receive the room's scheduled messages). */
     edgeAgentId: string | null;
     inbound: NewInbound;
-  }): Promise<ResolvedRoom & { inboundId: string | undefined }> {
+    /** How many earlier turns to return (0 when no prompt will be built). */
+    historyTurns: number;
+  }): Promise<ResolvedTurn> {
     const turn = input.inbound;
     const handles = [...new Set([turn.senderHandle, ...input.handles])];
     // A row inserted by a concurrent first message (a new person, room or instance) commits after
@@ -75,7 +87,7 @@ export class RoomsRepository {
   private async resolveOnce(
     input: Parameters<RoomsRepository['resolveTurn']>[0],
     handles: string[],
-  ): Promise<(ResolvedRoom & { inboundId: string | undefined }) | undefined> {
+  ): Promise<ResolvedTurn | undefined> {
     const turn = input.inbound;
     const [row] = await preparedQuery<{
       roomId: string;
@@ -84,6 +96,7 @@ export class RoomsRepository {
       users: UserRow[];
       participantsCount: number;
       inboundId: string | null;
+      history: Turn[] | null;
     }>(
       this.dataSource,
       'rooms-resolve-turn',
@@ -135,11 +148,20 @@ export class RoomsRepository {
          FROM r, a WHERE (SELECT count(*) FROM u) = $14
          ON CONFLICT (room_id, dedup_key) DO NOTHING
          RETURNING id
+       ), h AS (
+         SELECT m.direction, m.sender_handle AS "senderHandle", hu.name AS "senderName", m.text,
+                m.created_at
+         FROM r JOIN messages m ON m.room_id = r.id LEFT JOIN users hu ON hu.id = m.sender_user_id
+         WHERE m.status <> 'processing' AND m.text <> ''
+         ORDER BY m.created_at DESC LIMIT $15
        )
        SELECT r.id AS "roomId", r.type AS "roomType", a.id AS "assistantInstanceId",
               (SELECT json_agg(u) FROM u) AS users,
               (SELECT count(*) FROM u)::int AS "participantsCount",
-              (SELECT id FROM m) AS "inboundId"
+              (SELECT id FROM m) AS "inboundId",
+              (SELECT json_agg(json_build_object('direction', direction, 'senderHandle',
+                 "senderHandle", 'senderName', "senderName", 'text', text) ORDER BY created_at)
+               FROM h) AS history
        FROM r, a`,
       [
         handles,
@@ -156,6 +178,7 @@ export class RoomsRepository {
         turn.sentAt,
         input.edgeAgentId,
         handles.length,
+        input.historyTurns,
       ],
     );
     if (!row || (row.users as UserRow[]).length !== handles.length) return undefined;
@@ -166,6 +189,7 @@ export class RoomsRepository {
       participantsCount: row.participantsCount,
       users: new Map((row.users as UserRow[]).map((user) => [user.handle, user])),
       inboundId: row.inboundId ?? undefined,
+      history: row.history ?? [],
     };
   }
 
@@ -175,20 +199,6 @@ export class RoomsRepository {
       [roomId, dedupKey],
     );
     return rows[0];
-  }
-
-  /** The room's last turns before this one, oldest first (the prompt's history window). */
-  async recentTurns(roomId: string, excludeId: string, limit: number): Promise<Turn[]> {
-    const rows = await preparedQuery<Turn>(
-      this.dataSource,
-      'rooms-recent-turns',
-      `SELECT m.direction, m.sender_handle AS "senderHandle", u.name AS "senderName", m.text
-       FROM messages m LEFT JOIN users u ON u.id = m.sender_user_id
-       WHERE m.room_id = $1 AND m.id <> $2 AND m.status <> 'processing' AND m.text <> ''
-       ORDER BY m.created_at DESC LIMIT $3`,
-      [roomId, excludeId, limit],
-    );
-    return rows.reverse();
   }
 
   async deleteInbound(id: string): Promise<void> {
