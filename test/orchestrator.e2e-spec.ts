@@ -412,11 +412,18 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
     fake.reply({ content: 'cached answer' });
     const first = await post(message({ sender, text: 'what is a good stretch?' }));
     expect(first.body).toMatchObject({ reply_text: 'cached answer' });
-    // Make the room's history what it was, so the next prompt is identical.
+    // Make the room's history what it was, and the person new again (their first message is
+    // an introduction), so the next prompt is identical.
     await query(
       db.url,
       `DELETE FROM messages m USING rooms r WHERE r.id = m.room_id AND r.chat_guid = $1`,
       [`imessage:iMessage;-;${sender}`],
+    );
+    await query(
+      db.url,
+      `DELETE FROM onboarding_sessions o USING user_handles h
+        WHERE h.user_id = o.user_id AND h.handle = $1`,
+      [sender],
     );
     const before = fake.chatRequests().length;
     const second = await post(message({ sender, text: 'what is a good stretch?' }));

@@ -1,5 +1,7 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import * as jwt from 'jsonwebtoken';
+import { SendGridEmailSender } from '../src/modules/people/email/sendgrid-email.sender';
 import { TwilioSmsSender } from '../src/modules/people/sms/twilio-sms.sender';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
@@ -9,6 +11,7 @@ import {
   newRedisPrefix,
   RunningApi,
   startApi,
+  TEST_JWT_SECRET,
   testConfig,
 } from './helpers/test-app';
 
@@ -94,7 +97,7 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
       const code = codeFor(api, unknown);
       const rows = await query<{ code_hash: string }>(
         db.url,
-        `SELECT code_hash FROM otp_challenges WHERE phone = $1`,
+        `SELECT code_hash FROM otp_challenges WHERE handle = $1`,
         [unknown],
       );
       expect(rows).toHaveLength(1);
@@ -127,7 +130,7 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
       await start(phone);
       await query(
         db.url,
-        `UPDATE otp_challenges SET expires_at = now() - interval '1 second' WHERE phone = $1`,
+        `UPDATE otp_challenges SET expires_at = now() - interval '1 second' WHERE handle = $1`,
         [phone],
       );
       const res = await confirm({ phone, code: codeFor(api, phone) });
@@ -148,7 +151,7 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
       expect(sixth.status).toBe(429);
       const [row] = await query<{ attempts: number; invalidated_at: Date | null }>(
         db.url,
-        `SELECT attempts, invalidated_at FROM otp_challenges WHERE phone = $1`,
+        `SELECT attempts, invalidated_at FROM otp_challenges WHERE handle = $1`,
         [phone],
       );
       expect(row.attempts).toBe(5);
@@ -468,6 +471,87 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
     });
   });
 
+  describe('access tokens (RELIABILITY rows 16–17)', () => {
+    const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    /** The claims of a real sign-in, to forge variants of it. */
+    const claimsOf = (token: string) => jwt.decode(token) as Record<string, unknown>;
+    const session = (token: string) =>
+      api.request('GET', '/auth/session', { headers: { authorization: `Bearer ${token}` } });
+    const now = () => Math.floor(Date.now() / 1000);
+
+    it('accepts a token 29 s past exp (30 s tolerance), refuses one 31 s past', async () => {
+      const { tokens } = await signIn();
+      const { sub, sid, aud, typ, jti } = claimsOf(tokens.access_token);
+      const sign = (exp: number) =>
+        jwt.sign({ sub, sid, aud, typ, jti, iat: exp - 900, exp }, TEST_JWT_SECRET, {
+          algorithm: 'HS256',
+        });
+      expect((await session(tokens.access_token)).status).toBe(200);
+      expect((await session(sign(now() - 29))).status).toBe(200);
+      const expired = await session(sign(now() - 31));
+      expect(expired.status).toBe(401);
+      expect(JSON.stringify(expired.body)).toContain('expired');
+    });
+
+    it('refuses alg none, HS512, another key, a future nbf and a missing exp', async () => {
+      const { tokens } = await signIn();
+      const claims = claimsOf(tokens.access_token);
+      const { exp: _exp, ...noExp } = claims;
+      const forged = [
+        `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`,
+        `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}`,
+        jwt.sign(claims, TEST_JWT_SECRET, { algorithm: 'HS512' }),
+        jwt.sign(claims, 'another-secret-of-at-least-32-characters!!', { algorithm: 'HS256' }),
+        jwt.sign({ ...claims, nbf: now() + 60 }, TEST_JWT_SECRET, { algorithm: 'HS256' }),
+        jwt.sign(noExp, TEST_JWT_SECRET, { algorithm: 'HS256' }),
+      ];
+      for (const token of forged) {
+        const res = await session(token);
+        expect({ token, status: res.status }).toEqual({ token, status: 401 });
+      }
+      // the untouched token still works: the refusals above were about the forgeries
+      expect((await session(tokens.access_token)).status).toBe(200);
+    });
+  });
+
+  describe('per-IP limit on code requests', () => {
+    let limited: RunningApi;
+    const limitedPrefix = newRedisPrefix();
+
+    beforeAll(async () => {
+      limited = await startApi(
+        testConfig(
+          { databaseUrl: db.url, redisPrefix: limitedPrefix },
+          { RELAY_WEBHOOK_SECRET: RELAY_SECRET },
+        ),
+      );
+    });
+    afterAll(async () => {
+      await limited?.close();
+      await clearRedisPrefix(limitedPrefix);
+    });
+
+    it('allows 30 starts per IP per 10 minutes, whatever the phones; the 31st is 429', async () => {
+      for (let i = 0; i < 30; i++) {
+        const res = await start(newPhone(), limited);
+        expect(res.status).toBe(202);
+      }
+      const phone = newPhone();
+      const refused = await start(phone, limited);
+      expect(refused.status).toBe(429);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(600);
+      // refused before anything was written or sent
+      expect(
+        await query(db.url, `SELECT count(*)::int AS n FROM otp_challenges WHERE handle = $1`, [
+          phone,
+        ]),
+      ).toEqual([{ n: 0 }]);
+      expect(limited.logs.text()).not.toContain(`SMS to ${phone}`);
+    });
+  });
+
   describe('in production', () => {
     let prod: RunningApi;
     const prodPrefix = newRedisPrefix();
@@ -594,6 +678,83 @@ describe('TwilioSmsSender (against a local fake Twilio)', () => {
     delayMs = 500;
     const err = await new TwilioSmsSender(credentials, url, 100)
       .send('+15552223333', 'x')
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 502 });
+    expect((err as Error).message).toContain('did not answer');
+  });
+});
+
+describe('SendGridEmailSender (against a local fake SendGrid)', () => {
+  let server: Server;
+  let url: string;
+  let status = 202;
+  let delayMs = 0;
+  const received: { path: string; auth: string; body: string }[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', auth: req.headers.authorization ?? '', body });
+        setTimeout(() => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(
+            status < 300
+              ? ''
+              : JSON.stringify({
+                  errors: [{ message: 'The provided authorization grant is invalid' }],
+                }),
+          );
+        }, delayMs);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  beforeEach(() => {
+    status = 202;
+    delayMs = 0;
+    received.length = 0;
+  });
+
+  const KEY = 'SG.sendgrid-secret-key';
+
+  it('posts the v3 mail body with the Bearer key', async () => {
+    await new SendGridEmailSender(KEY, 'codes@archety.example', url).send(
+      'sam@icloud.com',
+      'Your Archety code',
+      'Your code is 123456',
+    );
+    expect(received).toHaveLength(1);
+    expect(received[0].path).toBe('/v3/mail/send');
+    expect(received[0].auth).toBe(`Bearer ${KEY}`);
+    expect(JSON.parse(received[0].body)).toEqual({
+      personalizations: [{ to: [{ email: 'sam@icloud.com' }] }],
+      from: { email: 'codes@archety.example' },
+      subject: 'Your Archety code',
+      content: [{ type: 'text/plain', value: 'Your code is 123456' }],
+    });
+  });
+
+  it('turns a refusal into a 502 that names the status, never the key', async () => {
+    status = 401;
+    const err = await new SendGridEmailSender(KEY, 'codes@archety.example', url)
+      .send('sam@icloud.com', 's', 't')
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 502 });
+    expect((err as Error).message).toContain('HTTP 401');
+    expect((err as Error).message).not.toContain(KEY);
+  });
+
+  it('gives up after its timeout with a 502', async () => {
+    delayMs = 500;
+    const err = await new SendGridEmailSender(KEY, 'codes@archety.example', url, 100)
+      .send('sam@icloud.com', 's', 't')
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 502 });
     expect((err as Error).message).toContain('did not answer');

@@ -64,8 +64,13 @@ async function main(): Promise<void> {
       `bench:memory — ${MEMORIES.toLocaleString()} memories across ${PEOPLE.toLocaleString()} people`,
     );
     let started = performance.now();
+    // Every person has their handle row (a deferred foreign key checks it at commit).
     await dataSource.query(
-      `INSERT INTO users (handle) SELECT '+1555' || lpad(g::text, 7, '0') FROM generate_series(1, $1) g`,
+      `WITH u AS (
+         INSERT INTO users (handle) SELECT '+1555' || lpad(g::text, 7, '0') FROM generate_series(1, $1) g
+         RETURNING id, handle
+       )
+       INSERT INTO user_handles (handle, user_id) SELECT handle, id FROM u`,
       [PEOPLE],
     );
     const batch = 100_000;

@@ -5,9 +5,14 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,}$/;
 
 /** An iMessage handle: an E.164 phone number or an Apple ID email address. */
 export function isHandle(value: unknown): value is string {
-  return (
-    typeof value === 'string' && value.length <= 320 && (E164.test(value) || EMAIL.test(value))
-  );
+  return handleKind(value) !== undefined;
+}
+
+/** Which kind of iMessage handle a value is, or undefined when it is neither. */
+export function handleKind(value: unknown): 'phone' | 'email' | undefined {
+  if (typeof value !== 'string' || value.length > 320) return undefined;
+  if (E164.test(value)) return 'phone';
+  return EMAIL.test(value) ? 'email' : undefined;
 }
 
 export function IsHandle(options?: ValidationOptions) {

@@ -62,6 +62,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, SMS_PROVIDER: 'twilio' })).toThrow(
       'TWILIO_ACCOUNT_SID is required',
     );
+    expect(() => loadConfig({ ...base, EMAIL_PROVIDER: 'sendgrid' })).toThrow(
+      'SENDGRID_API_KEY is required when EMAIL_PROVIDER=sendgrid',
+    );
+    expect(() => loadConfig({ ...base, EMAIL_PROVIDER: 'smtp' })).toThrow(
+      'EMAIL_PROVIDER must be one of console, sendgrid',
+    );
+    expect(() => loadConfig({ ...base, EMAIL_FROM: 'not an address' })).toThrow(
+      'EMAIL_FROM must be an email address',
+    );
     expect(() => loadConfig({ ...base, JWT_SECRET: 'short' })).toThrow('at least 32 characters');
   });
 
@@ -72,11 +81,20 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://:redis-pass-99@10.0.0.1:6380/2',
       ADMIN_API_KEY: 'admin-key-1',
       OPENAI_API_KEY: 'sk-abc-123',
+      EMAIL_PROVIDER: 'sendgrid',
+      SENDGRID_API_KEY: 'SG.sendgrid-key-42',
+      EMAIL_FROM: 'codes@archety.example',
     });
     expect(config.worker.queues).toEqual(['photo-analysis', 'scheduled-messages']);
     expect(config.redis.isDefaultUrl).toBe(false);
     expect(config.secrets).toEqual(
-      expect.arrayContaining(['admin-key-1', 'sk-abc-123', 'redis-pass-99', 'j'.repeat(40)]),
+      expect.arrayContaining([
+        'admin-key-1',
+        'sk-abc-123',
+        'redis-pass-99',
+        'SG.sendgrid-key-42',
+        'j'.repeat(40),
+      ]),
     );
   });
 });

@@ -14,6 +14,8 @@ export const HMAC_MODES = ['off', 'optional', 'required'] as const;
 export type HmacMode = (typeof HMAC_MODES)[number];
 export const SMS_PROVIDERS = ['console', 'twilio'] as const;
 export type SmsProvider = (typeof SMS_PROVIDERS)[number];
+export const EMAIL_PROVIDERS = ['console', 'sendgrid'] as const;
+export type EmailProvider = (typeof EMAIL_PROVIDERS)[number];
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -89,6 +91,12 @@ export interface AppConfig {
     twilioAccountSid: string | undefined;
     twilioAuthToken: string | undefined;
     twilioFrom: string | undefined;
+  };
+  /** Codes sent to an email handle (linking an Apple ID email to a person). */
+  readonly email: {
+    provider: EmailProvider;
+    sendgridApiKey: string | undefined;
+    from: string | undefined;
   };
   readonly edge: { replyDeadlineMs: number };
   readonly worker: { queues: QueueName[] };
@@ -189,6 +197,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
 
+  const emailProvider = oneOf('EMAIL_PROVIDER', EMAIL_PROVIDERS, 'console');
+  if (emailProvider === 'sendgrid') {
+    for (const name of ['SENDGRID_API_KEY', 'EMAIL_FROM']) {
+      if (!str(name)) problems.push(`${name} is required when EMAIL_PROVIDER=sendgrid`);
+    }
+  }
+  const emailFrom = str('EMAIL_FROM');
+  if (emailFrom && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(emailFrom)) {
+    problems.push('EMAIL_FROM must be an email address');
+  }
+
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
   const config = {
     env: nodeEnv,
@@ -248,6 +267,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       twilioAuthToken: str('TWILIO_AUTH_TOKEN'),
       twilioFrom: str('TWILIO_FROM'),
     },
+    email: {
+      provider: emailProvider,
+      sendgridApiKey: str('SENDGRID_API_KEY'),
+      from: emailFrom,
+    },
     edge: { replyDeadlineMs: int('EDGE_REPLY_DEADLINE_MS', 20_000, 100, 55_000) },
     worker: { queues: workerQueues },
     secrets: [] as string[],
@@ -268,6 +292,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     config.auth.adminApiKey,
     config.llm.apiKey,
     config.sms.twilioAuthToken,
+    config.email.sendgridApiKey,
     ...passwordsIn([config.database.url, redisUrl]),
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
   return config;

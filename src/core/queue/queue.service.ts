@@ -11,6 +11,9 @@ export const DEFAULT_JOB_OPTIONS = {
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const satisfies JobsOptions;
 
+/** Jobs removed concurrently (one Redis script call each). */
+const REMOVE_BATCH = 50;
+
 export interface EnqueueOptions {
   /** Stable key of the work (usually a row id): the same key never makes a second job. */
   key: string;
@@ -79,6 +82,30 @@ export class QueueService implements OnModuleInit {
       removeOnComplete: true,
       removeOnFail: true,
     });
+  }
+
+  /**
+   * Removes the jobs of this name and these keys in whatever state they wait (waiting, delayed,
+   * completed, failed). A job running right now cannot be removed: it is counted in `running`,
+   * and its handler, which reloads its rows, finds them gone.
+   */
+  async removeJobs(job: JobName, keys: string[]): Promise<{ removed: number; running: number }> {
+    const queue = this.queue(JOB_QUEUE[job]);
+    let removed = 0;
+    let running = 0;
+    for (let i = 0; i < keys.length; i += REMOVE_BATCH) {
+      const results = await Promise.all(
+        keys.slice(i, i + REMOVE_BATCH).map(async (key) => {
+          const id = jobIdFor(job, key);
+          // BullMQ answers 1 for a job that was not there too: look first, to count truthfully.
+          if (!(await queue.getJobState(id).then((state) => state !== 'unknown'))) return 'none';
+          return (await queue.remove(id)) === 1 ? 'removed' : 'running';
+        }),
+      );
+      removed += results.filter((r) => r === 'removed').length;
+      running += results.filter((r) => r === 'running').length;
+    }
+    return { removed, running };
   }
 
   queueOf(job: JobName): QueueName {

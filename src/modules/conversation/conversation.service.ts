@@ -31,9 +31,15 @@ import {
   ScheduledMessagesService,
 } from '../scheduled-messages/scheduled-messages.service';
 import { UserRow } from '../users/entities/user.entity';
+import { onboardingGaps } from '../users/onboarding.service';
 import { timeZoneOf } from '../users/time-zone';
 import { ASSISTANT_TOOLS } from './assistant-tools';
-import { buildPrompt, mentionsPersona, splitBubbles } from './conversation.prompt';
+import {
+  buildPrompt,
+  mentionsPersona,
+  PromptOnboarding,
+  splitBubbles,
+} from './conversation.prompt';
 import { ResponseCacheService } from './response-cache.service';
 
 export interface InboundMessage {
@@ -52,6 +58,11 @@ export interface InboundMessage {
   addressed: boolean;
   /** The edge agent that relayed it, when one did (it relays the room's scheduled messages). */
   edgeAgentId: string | null;
+  /**
+   * Whether the sender's first message starts their onboarding (the persona introduces itself
+   * and asks their name and time zone): people over iMessage yes, API clients no.
+   */
+  onboards: boolean;
   metadata: Record<string, unknown>;
   /** Streams the reply: each LLM round is streamed and its text deltas passed here. */
   onDelta?: (text: string) => void;
@@ -85,6 +96,14 @@ export interface TurnResult {
 function photoIdsOf(metadata: Record<string, unknown>): string[] {
   const ids = [metadata.photo_id, ...(Array.isArray(metadata.photo_ids) ? metadata.photo_ids : [])];
   return ids.filter((id): id is string => typeof id === 'string');
+}
+
+/** What the prompt says about onboarding: nothing once it is complete (or for API clients). */
+function promptOnboarding(room: ResolvedRoom, sender: UserRow): PromptOnboarding | null {
+  const session = room.sender.onboarding;
+  if (!session) return null;
+  const missing = session.state === 'completed' ? [] : onboardingGaps(sender);
+  return session.first || missing.length ? { first: session.first, missing } : null;
 }
 
 /** Turns of the room's history in the prompt, and the longest a turn may be there. */
@@ -136,6 +155,7 @@ export class ConversationService {
       personaId: persona.id,
       edgeAgentId: message.edgeAgentId,
       historyTurns: respond ? HISTORY_TURNS : 0,
+      onboards: message.onboards,
       inbound: {
         senderHandle: message.senderHandle,
         text: message.text,
@@ -198,6 +218,8 @@ export class ConversationService {
       roomType: room.roomType,
       sender: { ...sender, timeZone: timeZoneOf(sender) },
       context,
+      traitProfile: room.sender.traitProfile,
+      onboarding: promptOnboarding(room, sender),
       history: room.history,
       text: message.text,
       photoNotes,

@@ -33,6 +33,25 @@ export class ResponseCacheService {
     return `cache:reply:${scope.personaId}:${scope.model}:${scope.userId}:${scope.roomId}:${promptHash}`;
   }
 
+  /**
+   * Drops every reply cached for a person (they were erased, or merged into someone else).
+   * Unlike the reads, a failure here is the caller's: forgetting must not silently half-happen.
+   */
+  async forgetPerson(userId: string): Promise<number> {
+    // SCAN's pattern and answers carry the client's key prefix; DEL adds it again.
+    const prefix = `${this.config.redis.keyPrefix}:`;
+    const stream = this.redis.scanStream({
+      match: `${prefix}cache:reply:*:${userId}:*`,
+      count: 500,
+    });
+    let removed = 0;
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      if (!keys.length) continue;
+      removed += await this.redis.del(...keys.map((key) => key.slice(prefix.length)));
+    }
+    return removed;
+  }
+
   async get(key: string): Promise<string | undefined> {
     if (this.config.cache.responseTtlSeconds === 0) return undefined;
     // A cache that cannot answer is a miss, never a failed turn.

@@ -84,6 +84,7 @@ export class ChatService {
       personaId: dto.persona_id,
       addressed: true,
       edgeAgentId: null,
+      onboards: false,
       metadata: { channel: 'api', api_client_id: client.clientId },
       onDelta,
     });

@@ -70,6 +70,7 @@ export class EdgeMessageController {
       personaId: dto.persona_id,
       addressed: mentionedInMetadata(metadata),
       edgeAgentId: agentId ?? null,
+      onboards: true,
       metadata: {
         ...metadata,
         ...(dto.context ? { context: dto.context } : {}),

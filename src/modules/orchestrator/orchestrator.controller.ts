@@ -37,6 +37,7 @@ export class OrchestratorController {
       personaId: dto.persona_id,
       addressed: mentionedInMetadata(metadata),
       edgeAgentId: null,
+      onboards: true,
       metadata: dto.attachments ? { ...metadata, attachments: dto.attachments } : metadata,
     });
     return toOrchestratorReply(turn);

@@ -33,22 +33,12 @@ import {
   VerifyStartResponseDto,
 } from './dto/people.dto';
 import { clearSessionCookies, setCsrfCookie, setSessionCookies } from './people-cookies';
-import { PhoneSignInService, TooManyCodesException } from './phone-sign-in.service';
+import { PhoneSignInService } from './phone-sign-in.service';
+import { withRetryAfter } from './retry-after';
 import { ProfileService } from './profile.service';
 import { SessionsService } from './sessions.service';
 import { assertCsrf, userOf } from './user-jwt.verifier';
 import { cookieNames, parseCookies } from './user-token';
-
-async function withRetryAfter<T>(reply: FastifyReply, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof TooManyCodesException) {
-      void reply.header('Retry-After', String(err.retryAfter));
-    }
-    throw err;
-  }
-}
 
 @ApiTags('people')
 @Controller('auth')

@@ -46,6 +46,14 @@ export interface MemoryRow {
 
 const PERSON = `id, handle, name, time_zone AS "timeZone", created_at AS "createdAt"`;
 
+/** Who a one-time code is for: sign-in codes by handle, link codes by handle and person. */
+export interface CodeScope {
+  handle: string;
+  purpose: 'sign_in' | 'link_handle';
+  /** The person asking (link codes only). */
+  userId?: string;
+}
+
 /** The only place that queries otp_challenges, refresh_sessions and a person's own rows. */
 @Injectable()
 export class PeopleRepository {
@@ -57,18 +65,19 @@ export class PeopleRepository {
 
   // ---- one-time codes ----
 
-  /** A new challenge for the phone; any older open one stops counting. */
-  async createChallenge(phone: string, codeHash: string, ttlSeconds: number): Promise<string> {
+  /** A new challenge for the scope; any older open one of the same scope stops counting. */
+  async createChallenge(scope: CodeScope, codeHash: string, ttlSeconds: number): Promise<string> {
     return this.transaction(async (m) => {
       await m.query(
         `UPDATE otp_challenges SET invalidated_at = now()
-          WHERE phone = $1 AND consumed_at IS NULL AND invalidated_at IS NULL`,
-        [phone],
+          WHERE handle = $1 AND purpose = $2 AND user_id IS NOT DISTINCT FROM $3
+            AND consumed_at IS NULL AND invalidated_at IS NULL`,
+        [scope.handle, scope.purpose, scope.userId ?? null],
       );
       const [row] = (await m.query(
-        `INSERT INTO otp_challenges (phone, code_hash, expires_at)
-         VALUES ($1, $2, now() + make_interval(secs => $3)) RETURNING id`,
-        [phone, codeHash, ttlSeconds],
+        `INSERT INTO otp_challenges (handle, purpose, user_id, code_hash, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING id`,
+        [scope.handle, scope.purpose, scope.userId ?? null, codeHash, ttlSeconds],
       )) as { id: string }[];
       return row.id;
     });
@@ -78,16 +87,18 @@ export class PeopleRepository {
     await this.dataSource.query(`DELETE FROM otp_challenges WHERE id = $1`, [id]);
   }
 
-  /** The phone's latest challenge, locked for the rest of the transaction. */
+  /** The scope's latest challenge, locked for the rest of the transaction. */
   async latestChallengeForUpdate(
     m: EntityManager,
-    phone: string,
+    scope: CodeScope,
   ): Promise<OtpChallengeRow | undefined> {
     const rows = (await m.query(
       `SELECT id, code_hash AS "codeHash", attempts, expires_at AS "expiresAt",
               consumed_at AS "consumedAt", invalidated_at AS "invalidatedAt"
-         FROM otp_challenges WHERE phone = $1 ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
-      [phone],
+         FROM otp_challenges
+        WHERE handle = $1 AND purpose = $2 AND user_id IS NOT DISTINCT FROM $3
+        ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
+      [scope.handle, scope.purpose, scope.userId ?? null],
     )) as OtpChallengeRow[];
     return rows[0];
   }
@@ -109,21 +120,47 @@ export class PeopleRepository {
 
   // ---- people ----
 
-  /** The person with this handle (the one iMessage already knows), created when new. */
-  async findOrCreatePerson(
+  /**
+   * The person a confirmed sign-in code proves: the one this handle belongs to (iMessage may
+   * know them already, or it was linked to someone), created when new. The handle becomes
+   * verified; `name` fills an empty one.
+   */
+  async personForSignIn(
     m: EntityManager,
     handle: string,
     name: string | undefined,
   ): Promise<{ id: string; created: boolean }> {
-    const [row] = (await m.query(
-      `INSERT INTO users (handle, name) VALUES ($1, $2)
-       ON CONFLICT (handle) DO UPDATE SET name = COALESCE(users.name, EXCLUDED.name),
-              updated_at = CASE WHEN users.name IS NULL AND EXCLUDED.name IS NOT NULL
-                                THEN now() ELSE users.updated_at END
-       RETURNING id, (xmax = 0) AS created`,
-      [handle, name ?? null],
-    )) as { id: string; created: boolean }[];
-    return row;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      // UPDATE answers [rows, count]; the row lock also holds off a concurrent merge of it.
+      const [[known]] = (await m.query(
+        `UPDATE user_handles SET verified_at = COALESCE(verified_at, now())
+          WHERE handle = $1 RETURNING user_id AS id`,
+        [handle],
+      )) as [{ id: string }[], number];
+      if (known) {
+        await m.query(
+          `UPDATE users SET name = $2, updated_at = now()
+            WHERE id = $1 AND name IS NULL AND $2::text IS NOT NULL`,
+          [known.id, name ?? null],
+        );
+        return { id: known.id, created: false };
+      }
+      // Both inserts give way to a concurrent one (which then wins): read the winner's row.
+      const [created] = (await m.query(
+        `INSERT INTO users (handle, name) VALUES ($1, $2) ON CONFLICT (handle) DO NOTHING
+         RETURNING id`,
+        [handle, name ?? null],
+      )) as { id: string }[];
+      if (!created) continue;
+      const [linked] = (await m.query(
+        `INSERT INTO user_handles (handle, user_id, verified_at) VALUES ($1, $2, now())
+         ON CONFLICT (handle) DO NOTHING RETURNING handle`,
+        [handle, created.id],
+      )) as unknown[];
+      if (linked) return { id: created.id, created: true };
+      await m.query(`DELETE FROM users WHERE id = $1`, [created.id]);
+    }
+    throw new Error('could not resolve the person of a handle being signed in');
   }
 
   async person(userId: string): Promise<PersonRow | undefined> {

@@ -1,22 +1,29 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { ProfileResponseDto, UpdateProfileDto, UserMemoriesDto } from './dto/people.dto';
+import { TraitsService } from '../memory/traits.service';
+import { OnboardingService } from '../users/onboarding.service';
+import { canonicalTimeZone } from '../users/time-zone';
+import {
+  ProfileResponseDto,
+  TraitProfileDto,
+  UpdateProfileDto,
+  UserMemoriesDto,
+} from './dto/people.dto';
+import { toHandleDto } from './handles.service';
 import { PeopleRepository, PersonRow } from './people.repository';
+import { PersonDataRepository } from './person-data.repository';
 
-/** The IANA name of a zone in its canonical spelling, or undefined when it is not one. */
-export function canonicalTimeZone(value: string): string | undefined {
-  // Names only (Region/City, UTC): offsets such as "+01:00" are not IANA zones.
-  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value)) return undefined;
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A signed-in person's view of themselves: profile, relationship figures, memories. */
+/**
+ * A signed-in person's view of themselves: profile (handles, onboarding, trait profile),
+ * relationship figures, memories.
+ */
 @Injectable()
 export class ProfileService {
-  constructor(private readonly repo: PeopleRepository) {}
+  constructor(
+    private readonly repo: PeopleRepository,
+    private readonly data: PersonDataRepository,
+    private readonly onboarding: OnboardingService,
+    private readonly traits: TraitsService,
+  ) {}
 
   async person(userId: string): Promise<PersonRow> {
     const person = await this.repo.person(userId);
@@ -26,15 +33,26 @@ export class ProfileService {
 
   async profile(userId: string): Promise<ProfileResponseDto> {
     const person = await this.person(userId);
-    const [personas, relationship] = await Promise.all([
+    const [personas, relationship, handles, onboarding, traitProfile] = await Promise.all([
       this.repo.personasTalkedTo(userId),
       this.repo.relationship(userId),
+      this.data.handles(userId),
+      this.onboarding.of(userId),
+      this.traitProfile(userId),
     ]);
     return {
       user_id: person.id,
       name: person.name,
       phone: person.handle,
       time_zone: person.timeZone,
+      handles: handles.map(toHandleDto),
+      onboarding: {
+        state: onboarding.state,
+        started_at: onboarding.startedAt?.toISOString() ?? null,
+        completed_at: onboarding.completedAt?.toISOString() ?? null,
+        missing: onboarding.missing,
+      },
+      trait_profile: traitProfile,
       personas,
       relationship: {
         first_contact_at: relationship.firstContactAt?.toISOString() ?? null,
@@ -58,7 +76,27 @@ export class ProfileService {
     const name = typeof dto.name === 'string' ? dto.name.trim() : dto.name;
     const updated = await this.repo.updatePerson(userId, { name, timeZone });
     if (!updated) throw new NotFoundException('No such person');
+    await this.onboarding.advance(userId);
     return this.profile(userId);
+  }
+
+  private async traitProfile(userId: string): Promise<TraitProfileDto | null> {
+    const [profile, traits] = await Promise.all([
+      this.traits.profile(userId),
+      this.traits.traits(userId),
+    ]);
+    if (!profile) return null;
+    return {
+      summary: profile.summary,
+      updated_at: profile.updatedAt.toISOString(),
+      traits: traits.map((t) => ({
+        trait: t.trait,
+        value: t.value,
+        confidence: t.confidence,
+        source: t.source,
+        updated_at: t.updatedAt.toISOString(),
+      })),
+    };
   }
 
   async memories(userId: string): Promise<UserMemoriesDto> {

@@ -73,14 +73,6 @@ export class SessionsService {
     await this.repo.revokeFamily(undefined, familyId);
   }
 
-  /** Revokes the session a refresh token belongs to, whatever state the token is in. */
-  async revokeByRefreshToken(refreshToken: string): Promise<void> {
-    await this.repo.transaction(async (m) => {
-      const row = await this.repo.refreshForUpdate(m, hashRefreshToken(refreshToken));
-      if (row) await this.repo.revokeFamily(m, row.familyId);
-    });
-  }
-
   alive(userId: string, familyId: string): Promise<boolean> {
     return this.repo.sessionAlive(userId, familyId);
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { RoomType } from '../rooms/entities/room.entity';
+import { peopleByHandleCtes, resolvingHandles } from '../users/people-by-handle';
 import type { ImageMime } from './image-type';
 import { PhotoAnalysis, PhotoEntity, PhotoMetadata, PhotoStatus } from './entities/photo.entity';
 
@@ -44,26 +45,24 @@ export class PhotosRepository {
     return this.dataSource.transaction(run);
   }
 
-  /** The sender (by handle) and the room (by prefixed chat GUID), created on first sight. */
+  /** The sender (the person of the handle) and the room (by prefixed chat GUID), created on first sight. */
   async upsertOwnerAndRoom(
     handle: string,
     chatGuid: string,
     type: RoomType,
   ): Promise<{ userId: string; roomId: string }> {
-    const [row] = await this.dataSource.query(
-      `WITH u AS (
-         INSERT INTO users (handle) VALUES ($1)
-         ON CONFLICT (handle) DO UPDATE SET handle = EXCLUDED.handle
-         RETURNING id
-       ), r AS (
-         INSERT INTO rooms (chat_guid, type) VALUES ($2, $3)
-         ON CONFLICT (chat_guid) DO UPDATE SET chat_guid = EXCLUDED.chat_guid
-         RETURNING id
-       )
-       SELECT u.id AS "userId", r.id AS "roomId" FROM u, r`,
-      [handle, chatGuid, type],
-    );
-    return row;
+    return resolvingHandles('a photo upload', async () => {
+      const [row] = (await this.dataSource.query(
+        `WITH ${peopleByHandleCtes('$1')}, r AS (
+           INSERT INTO rooms (chat_guid, type) VALUES ($2, $3)
+           ON CONFLICT (chat_guid) DO UPDATE SET chat_guid = EXCLUDED.chat_guid
+           RETURNING id
+         )
+         SELECT people.id AS "userId", r.id AS "roomId" FROM people, r`,
+        [[handle], chatGuid, type],
+      )) as { userId: string; roomId: string }[];
+      return row;
+    });
   }
 
   /**

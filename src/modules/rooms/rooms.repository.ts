@@ -2,7 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { preparedQuery } from '../../core/database/prepared-query';
+import { OnboardingState } from '../users/entities/onboarding-session.entity';
 import { UserRow } from '../users/entities/user.entity';
+import { onboardingStateSql } from '../users/onboarding.service';
+import { peopleByHandleCtes, resolvingHandles } from '../users/people-by-handle';
 import { RoomType } from './entities/room.entity';
 
 export interface ResolvedRoom {
@@ -10,8 +13,19 @@ export interface ResolvedRoom {
   roomType: RoomType;
   assistantInstanceId: string;
   participantsCount: number;
-  /** Every participant of this message (sender included), by handle. */
+  /** Every participant of this message (sender included), by the handle they used. */
   users: Map<string, UserRow>;
+  sender: {
+    /** Null when the sender has no onboarding session (an API client). */
+    onboarding: SenderOnboarding | null;
+    traitProfile: string | null;
+  };
+}
+
+export interface SenderOnboarding {
+  state: OnboardingState;
+  /** The session started with this message: the sender's first. */
+  first: boolean;
 }
 
 /** What resolveTurn returns: the room, the new turn's id and the room's turns before it. */
@@ -52,13 +66,16 @@ export class RoomsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * One statement for everything a new inbound message touches: the people (users by handle),
-   * the room, its membership (the listed participants become active; when a list is given, the
-   * others inactive), the assistant instance of the persona, and the inbound turn itself. The turn
-   * is inserted unless a row with the same dedup key exists — then `inboundId` is undefined: the
-   * unique index, not a read-then-write, decides which of two copies is processed. The same
-   * statement reads the room's recent turns for the prompt (saving a round trip per message);
-   * the new turn is not among them, since a statement does not see its own inserts.
+   * One statement for everything a new inbound message touches: the people (each handle
+   * resolved through user_handles, a person created for an unknown one), the room, its
+   * membership (the listed participants become active; when a list is given, the others
+   * inactive), the assistant instance of the persona, the inbound turn itself, and for the
+   * sender their onboarding session (started with their first stored message when `onboards`)
+   * and trait profile. The turn is inserted unless a row with the same dedup key exists — then
+   * `inboundId` is undefined: the unique index, not a read-then-write, decides which of two
+   * copies is processed. The same statement reads the room's recent turns for the prompt
+   * (saving a round trip per message); the new turn is not among them, since a statement does not
+   * see its own inserts.
    */
   async resolveTurn(input: {
     chatGuid: string;
@@ -68,6 +85,8 @@ export class RoomsRepository {
     personaId: string;
     /** The edge agent relaying the room (it will receive the room's scheduled messages). */
     edgeAgentId: string | null;
+    /** Whether a first message starts the sender's onboarding (people, not API clients). */
+    onboards: boolean;
     inbound: NewInbound;
     /** How many earlier turns to return (0 when no prompt will be built). */
     historyTurns: number;
@@ -77,11 +96,7 @@ export class RoomsRepository {
     // A row inserted by a concurrent first message (a new person, room or instance) commits after
     // this statement's snapshot was taken, so the statement cannot see it: then nothing was
     // inserted (the message insert requires every participant) and a second run sees it all.
-    for (let attempt = 1; ; attempt++) {
-      const row = await this.resolveOnce(input, handles);
-      if (row) return row;
-      if (attempt === 3) throw new Error(`could not resolve room ${input.chatGuid}`);
-    }
+    return resolvingHandles(`room ${input.chatGuid}`, () => this.resolveOnce(input, handles));
   }
 
   private async resolveOnce(
@@ -97,19 +112,19 @@ export class RoomsRepository {
       participantsCount: number;
       inboundId: string | null;
       history: Turn[] | null;
+      onboarding: SenderOnboarding | null;
+      traitProfile: string | null;
     }>(
       this.dataSource,
       'rooms-resolve-turn',
-      // Rows that already exist are read, not rewritten: an unchanged person, room, membership
-      // or assistant instance costs no write (and no WAL) per message. Rows inserted by this
-      // statement are invisible to its own SELECTs, hence each "new ∪ existing" pair.
-      `WITH new_users AS (
-         INSERT INTO users (handle) SELECT unnest($1::text[]) ON CONFLICT (handle) DO NOTHING
-         RETURNING id, handle, name, time_zone AS "timeZone"
-       ), u AS (
-         SELECT * FROM new_users
-         UNION ALL
-         SELECT id, handle, name, time_zone FROM users WHERE handle = ANY($1::text[])
+      // Rows that already exist are read, not rewritten: an unchanged person, room, membership,
+      // assistant instance or onboarding session costs no write (and no WAL) per message. Rows
+      // inserted by this statement are invisible to its own SELECTs, hence each "new ∪ existing"
+      // pair. Two handles of one person may both be listed: membership is per person.
+      `WITH ${peopleByHandleCtes('$1')}, u AS (
+         SELECT id, handle, name, time_zone AS "timeZone" FROM people
+       ), sender AS (
+         SELECT id, name, time_zone FROM people WHERE handle = $6
        ), new_room AS (
          INSERT INTO rooms (chat_guid, type, edge_agent_id) VALUES ($2, $3, $13)
          ON CONFLICT (chat_guid) DO UPDATE
@@ -123,7 +138,7 @@ export class RoomsRepository {
          UNION ALL
          SELECT id, type FROM rooms WHERE chat_guid = $2 AND NOT EXISTS (SELECT 1 FROM new_room)
        ), joined AS (
-         INSERT INTO room_participants (room_id, user_id) SELECT r.id, u.id FROM r, u
+         INSERT INTO room_participants (room_id, user_id) SELECT DISTINCT r.id, u.id FROM r, u
          ON CONFLICT (room_id, user_id) DO UPDATE SET active = true, last_seen_at = now()
            WHERE NOT room_participants.active
          RETURNING user_id
@@ -143,22 +158,36 @@ export class RoomsRepository {
        ), m AS (
          INSERT INTO messages (room_id, assistant_instance_id, direction, sender_user_id,
                                sender_handle, text, message_guid, dedup_key, status, metadata, sent_at)
-         SELECT r.id, a.id, 'inbound', (SELECT id FROM u WHERE handle = $6), $6, $7, $8, $9, $10,
-                $11, $12
+         SELECT r.id, a.id, 'inbound', (SELECT id FROM sender), $6, $7, $8, $9, $10, $11, $12
          FROM r, a WHERE (SELECT count(*) FROM u) = $14
          ON CONFLICT (room_id, dedup_key) DO NOTHING
          RETURNING id
+       ), new_onboarding AS (
+         INSERT INTO onboarding_sessions (user_id, state, completed_at)
+         SELECT s.id, ${onboardingStateSql('s')},
+                CASE WHEN ${onboardingStateSql('s')} = 'completed' THEN now() END
+         FROM sender s WHERE $15 AND EXISTS (SELECT 1 FROM m)
+         ON CONFLICT (user_id) DO NOTHING
+         RETURNING state
+       ), onboarding AS (
+         SELECT state, true AS first FROM new_onboarding
+         UNION ALL
+         SELECT o.state, false FROM onboarding_sessions o, sender
+         WHERE o.user_id = sender.id AND NOT EXISTS (SELECT 1 FROM new_onboarding)
        ), h AS (
          SELECT m.direction, m.sender_handle AS "senderHandle", hu.name AS "senderName", m.text,
                 m.created_at
          FROM r JOIN messages m ON m.room_id = r.id LEFT JOIN users hu ON hu.id = m.sender_user_id
          WHERE m.status <> 'processing' AND m.text <> ''
-         ORDER BY m.created_at DESC LIMIT $15
+         ORDER BY m.created_at DESC LIMIT $16
        )
        SELECT r.id AS "roomId", r.type AS "roomType", a.id AS "assistantInstanceId",
               (SELECT json_agg(u) FROM u) AS users,
-              (SELECT count(*) FROM u)::int AS "participantsCount",
+              (SELECT count(DISTINCT id) FROM u)::int AS "participantsCount",
               (SELECT id FROM m) AS "inboundId",
+              (SELECT row_to_json(onboarding) FROM onboarding) AS onboarding,
+              (SELECT t.summary FROM trait_profiles t, sender WHERE t.user_id = sender.id)
+                AS "traitProfile",
               (SELECT json_agg(json_build_object('direction', direction, 'senderHandle',
                  "senderHandle", 'senderName', "senderName", 'text', text) ORDER BY created_at)
                FROM h) AS history
@@ -178,6 +207,7 @@ export class RoomsRepository {
         turn.sentAt,
         input.edgeAgentId,
         handles.length,
+        input.onboards,
         input.historyTurns,
       ],
     );
@@ -189,6 +219,7 @@ export class RoomsRepository {
       participantsCount: row.participantsCount,
       users: new Map((row.users as UserRow[]).map((user) => [user.handle, user])),
       inboundId: row.inboundId ?? undefined,
+      sender: { onboarding: row.onboarding, traitProfile: row.traitProfile },
       history: row.history ?? [],
     };
   }

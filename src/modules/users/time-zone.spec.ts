@@ -1,5 +1,5 @@
 import { parseSendAt } from '../scheduled-messages/send-at';
-import { timeZoneOf } from './time-zone';
+import { canonicalTimeZone, timeZoneOf } from './time-zone';
 
 describe('timeZoneOf', () => {
   it('prefers the profile, then a single-zone country of the phone number, else none', () => {
@@ -38,5 +38,16 @@ describe('parseSendAt', () => {
     expect(parseSendAt('2026-11-25T09:00', 'Not/AZone')!.toISOString()).toBe(
       '2026-11-25T09:00:00.000Z',
     );
+  });
+});
+
+describe('canonicalTimeZone', () => {
+  it('accepts IANA names (in their canonical spelling) and refuses offsets and inventions', () => {
+    expect(canonicalTimeZone('Europe/Paris')).toBe('Europe/Paris');
+    expect(canonicalTimeZone('europe/paris')).toBe('Europe/Paris');
+    expect(canonicalTimeZone('UTC')).toBe('UTC');
+    expect(canonicalTimeZone('+01:00')).toBeUndefined();
+    expect(canonicalTimeZone('Mars/Olympus')).toBeUndefined();
+    expect(canonicalTimeZone('not a zone')).toBeUndefined();
   });
 });

@@ -63,3 +63,14 @@ export function timeZoneOf(person: { handle: string; timeZone: string | null }):
   }
   return null;
 }
+
+/** The IANA name of a zone in its canonical spelling, or undefined when it is not one. */
+export function canonicalTimeZone(value: string): string | undefined {
+  // Names only (Region/City, UTC): offsets such as "+01:00" are not IANA zones.
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value)) return undefined;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}

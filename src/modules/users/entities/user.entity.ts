@@ -6,7 +6,11 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
-/** A person, keyed by their handle (E.164 phone or Apple ID email), created on first sight. */
+/**
+ * A person, created the first time one of their handles is seen. `handle` is their primary handle
+ * (the first they were known by); every handle of theirs, this one included, is in user_handles,
+ * which is what messages, photos and sign-in resolve.
+ */
 @Entity('users')
 export class UserEntity {
   @PrimaryGeneratedColumn('uuid')

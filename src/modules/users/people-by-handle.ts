@@ -1,0 +1,59 @@
+/**
+ * How a handle becomes a person, shared by every statement that meets handles (a message's
+ * participants, a photo's sender, a sign-in): the handle is looked up in user_handles, and a
+ * person is created for each unknown one (users row + its handle row, in the same statement).
+ */
+
+/**
+ * CTEs for a statement's WITH list, resolving the handles of the `text[]` parameter `param`.
+ * They end in `people(id, handle, name, time_zone)`: one row per handle found or created, with
+ * the handle asked for (not the person's primary handle). Fewer rows than handles means a
+ * concurrent statement created one of them after this statement's snapshot: run it again.
+ */
+export function peopleByHandleCtes(param: string): string {
+  return `known_handles AS (
+      SELECT h.handle, h.user_id FROM user_handles h WHERE h.handle = ANY(${param}::text[])
+    ), new_people AS (
+      INSERT INTO users (handle)
+      SELECT x FROM unnest(${param}::text[]) x WHERE x NOT IN (SELECT handle FROM known_handles)
+      ON CONFLICT (handle) DO NOTHING
+      RETURNING id, handle, name, time_zone
+    ), new_handles AS (
+      INSERT INTO user_handles (handle, user_id) SELECT handle, id FROM new_people
+      RETURNING handle
+    ), people AS (
+      SELECT id, handle, name, time_zone FROM new_people
+      UNION ALL
+      SELECT u.id, k.handle, u.name, u.time_zone
+        FROM known_handles k JOIN users u ON u.id = k.user_id
+    )`;
+}
+
+/**
+ * The error of a statement that created a person for a handle which, meanwhile, was linked to
+ * someone else (user_handles' key decided): running the statement again finds the link.
+ */
+export function isHandleRace(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && e.constraint === 'user_handles_pkey';
+}
+
+/**
+ * Runs a statement built on peopleByHandleCtes until it resolves every handle: `once` answers
+ * undefined when a concurrent first sight hid a handle. Three runs always suffice (the second
+ * sees every row committed before it started).
+ */
+export async function resolvingHandles<T>(
+  what: string,
+  once: () => Promise<T | undefined>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await once();
+      if (result !== undefined) return result;
+    } catch (err) {
+      if (!isHandleRace(err) || attempt >= 3) throw err;
+    }
+    if (attempt >= 3) throw new Error(`could not resolve the people of ${what}`);
+  }
+}
