@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { PersonaEntity } from '../personas/entities/persona.entity';
-import { SenderContext } from '../memory/memory.service';
+import { SenderContext } from '../memory/sender-context';
 import { Turn } from '../rooms/rooms.repository';
 import { OnboardingGap } from '../users/onboarding.service';
 

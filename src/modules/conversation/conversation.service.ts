@@ -18,6 +18,7 @@ import { QueueService } from '../../core/queue/queue.service';
 import { ChatResult, LlmToolCall } from '../../core/llm/llm.types';
 import { MemoryType } from '../memory/entities/memory.entity';
 import { MemoryService } from '../memory/memory.service';
+import { toSenderContext } from '../memory/sender-context';
 import { PersonaEntity } from '../personas/entities/persona.entity';
 import { PersonasService } from '../personas/personas.service';
 import { PhotosService } from '../photos/photos.service';
@@ -205,14 +206,12 @@ export class ConversationService {
       // Group photos shared without addressing the persona were kept unanalysed until now.
       await this.photos.analyzeStoredForRoom(message.chatGuid);
     }
-    const [context, photoNotes] = await Promise.all([
-      this.memory.contextFor(sender, message.text),
-      photoIds.length
-        ? this.photos.analysisNotes(photoIds, this.config.photos.analysisWaitMs, {
-            chatGuid: message.chatGuid,
-          })
-        : Promise.resolve([]),
-    ]);
+    const context = toSenderContext(sender.name, room.senderContext);
+    const photoNotes = photoIds.length
+      ? await this.photos.analysisNotes(photoIds, this.config.photos.analysisWaitMs, {
+          chatGuid: message.chatGuid,
+        })
+      : [];
     const prompt = buildPrompt({
       persona,
       roomType: room.roomType,

@@ -3,6 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../../core/database/prepared-query';
 import { MemoryType } from './entities/memory.entity';
+import {
+  SenderContext,
+  SenderContextRow,
+  senderContextSql,
+  toSenderContext,
+} from './sender-context';
 
 export interface NewMemory {
   userId: string;
@@ -23,20 +29,6 @@ export interface MemoryHit {
   confidence: number;
   lastConfirmedAt: Date;
 }
-
-/** What the prompt knows about the person it answers. */
-export interface SenderContext {
-  name: string | null;
-  /** Always present: their standing preferences, however the message is worded. */
-  preferences: string[];
-  /** The memories most relevant to the new message. */
-  memories: MemoryHit[];
-}
-
-/** Bounds of what one reply's prompt carries about a person. */
-const CONTEXT_MEMORIES = 8;
-const CONTEXT_CHARS = 1500;
-const PROFILE_PREFERENCES = 3;
 
 /** The same fact phrased with other case, spacing or punctuation is the same fact. */
 export function memoryDedupKey(type: MemoryType, content: string): string {
@@ -121,45 +113,19 @@ export class MemoryService {
   }
 
   /**
-   * What the prompt knows about the sender: a short profile (name, standing preferences) and the
-   * memories most relevant to the new message. Relevance is the full-text rank of the message's
-   * words (any of them) against each memory, weighted by confidence and recency (a month-old
-   * memory counts half); at most CONTEXT_MEMORIES memories and CONTEXT_CHARS characters.
+   * What the prompt knows about the sender (see senderContextSql). A reply reads it within the
+   * statement that stores the message (RoomsRepository.resolveTurn); this is the same read alone.
    */
   async contextFor(
     user: { id: string; name: string | null },
     text: string,
   ): Promise<SenderContext> {
-    const rows = await preparedQuery<MemoryHit & { kind: 'profile' | 'relevant' }>(
+    const [row] = await preparedQuery<{ rows: SenderContextRow[] }>(
       this.dataSource,
       'memory-context',
-      `WITH q AS (
-         SELECT to_tsquery('english', coalesce(nullif(array_to_string(
-           tsvector_to_array(to_tsvector('english', $2)), ' | '), ''), 'zzzznomatch')) AS q
-       ), scored AS (
-         SELECT m.id, m.type, m.content, m.confidence, m.last_confirmed_at,
-                ts_rank_cd(m.search_vector, q.q) * m.confidence
-                  / (1 + extract(epoch FROM now() - m.last_confirmed_at) / 2592000) AS score
-         FROM memories m, q WHERE m.user_id = $1 AND m.superseded_at IS NULL
-       ), relevant AS (
-         SELECT 'relevant' AS kind, * FROM scored ORDER BY score DESC, last_confirmed_at DESC LIMIT $3
-       ), profile AS (
-         SELECT 'profile' AS kind, * FROM scored WHERE type IN ('preference', 'visual_preference')
-         ORDER BY confidence DESC, last_confirmed_at DESC LIMIT $4
-       )
-       SELECT kind, id, type, content, confidence, last_confirmed_at AS "lastConfirmedAt"
-       FROM (SELECT * FROM profile UNION ALL SELECT * FROM relevant) x`,
-      [user.id, text.slice(0, 1000), CONTEXT_MEMORIES, PROFILE_PREFERENCES],
+      `SELECT ${senderContextSql('$1::uuid', '$2::text')} AS rows`,
+      [user.id, text],
     );
-    const preferences = rows.filter((r) => r.kind === 'profile').map((r) => r.content);
-    const memories: MemoryHit[] = [];
-    let chars = preferences.join('').length;
-    for (const { kind, ...hit } of rows) {
-      if (kind !== 'relevant' || preferences.includes(hit.content)) continue;
-      if (chars + hit.content.length > CONTEXT_CHARS) break;
-      chars += hit.content.length;
-      memories.push(hit);
-    }
-    return { name: user.name, preferences, memories };
+    return toSenderContext(user.name, row.rows);
   }
 }

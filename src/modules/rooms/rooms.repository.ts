@@ -6,6 +6,7 @@ import { OnboardingState } from '../users/entities/onboarding-session.entity';
 import { UserRow } from '../users/entities/user.entity';
 import { onboardingStateSql } from '../users/onboarding.service';
 import { peopleByHandleCtes, resolvingHandles } from '../users/people-by-handle';
+import { SenderContextRow, senderContextSql } from '../memory/sender-context';
 import { RoomType } from './entities/room.entity';
 
 export interface ResolvedRoom {
@@ -34,6 +35,8 @@ export interface ResolvedTurn extends ResolvedRoom {
   inboundId: string | undefined;
   /** The room's last `historyTurns` answered or ignored turns, oldest first. */
   history: Turn[];
+  /** What the assistant knows about the sender (senderContextSql); empty when no prompt is due. */
+  senderContext: SenderContextRow[];
 }
 
 export interface NewInbound {
@@ -74,8 +77,8 @@ export class RoomsRepository {
    * and trait profile. The turn is inserted unless a row with the same dedup key exists — then
    * `inboundId` is undefined: the unique index, not a read-then-write, decides which of two
    * copies is processed. The same statement reads the room's recent turns for the prompt
-   * (saving a round trip per message); the new turn is not among them, since a statement does not
-   * see its own inserts.
+   * and what the assistant knows about the sender (saving two round trips per message); the new
+   * turn is not among them, since a statement does not see its own inserts.
    */
   async resolveTurn(input: {
     chatGuid: string;
@@ -88,7 +91,7 @@ export class RoomsRepository {
     /** Whether a first message starts the sender's onboarding (people, not API clients). */
     onboards: boolean;
     inbound: NewInbound;
-    /** How many earlier turns to return (0 when no prompt will be built). */
+    /** How many earlier turns to return; 0 when no prompt will be built (nor sender context read). */
     historyTurns: number;
   }): Promise<ResolvedTurn> {
     const turn = input.inbound;
@@ -112,6 +115,7 @@ export class RoomsRepository {
       participantsCount: number;
       inboundId: string | null;
       history: Turn[] | null;
+      senderContext: SenderContextRow[] | null;
       onboarding: SenderOnboarding | null;
       traitProfile: string | null;
     }>(
@@ -190,7 +194,9 @@ export class RoomsRepository {
                 AS "traitProfile",
               (SELECT json_agg(json_build_object('direction', direction, 'senderHandle',
                  "senderHandle", 'senderName', "senderName", 'text', text) ORDER BY created_at)
-               FROM h) AS history
+               FROM h) AS history,
+              CASE WHEN $16 > 0 THEN ${senderContextSql('(SELECT id FROM sender)', '$7')} END
+                AS "senderContext"
        FROM r, a`,
       [
         handles,
@@ -221,6 +227,7 @@ export class RoomsRepository {
       inboundId: row.inboundId ?? undefined,
       sender: { onboarding: row.onboarding, traitProfile: row.traitProfile },
       history: row.history ?? [],
+      senderContext: row.senderContext ?? [],
     };
   }
 
