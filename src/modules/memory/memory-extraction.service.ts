@@ -1,35 +1,24 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { LlmClient } from '../../core/llm/llm.client';
 import { JobName } from '../../core/queue/queue.constants';
 import { QueueService } from '../../core/queue/queue.service';
-import { UsageService } from '../usage/usage.service';
 import {
   MEMORY_EXTRACTION_SYSTEM,
   memoryExtractionInput,
   parseExtractedFacts,
 } from './memory-extraction.prompt';
-import { MemoryService } from './memory.service';
+import { ExtractionPerson, MemoryExtractionRepository } from './memory-extraction.repository';
 
 /** Consolidation runs once a person's memories have been quiet this long. */
 export const CONSOLIDATION_QUIET_MS = 10 * 60_000;
-
-interface Person {
-  id: string;
-  handle: string;
-  name: string | null;
-}
 
 @Injectable()
 export class MemoryExtractionService {
   private readonly logger = new Logger(MemoryExtractionService.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly llm: LlmClient,
-    private readonly memory: MemoryService,
-    private readonly usage: UsageService,
+    private readonly extractions: MemoryExtractionRepository,
     private readonly queues: QueueService,
   ) {}
 
@@ -40,24 +29,9 @@ export class MemoryExtractionService {
    * (memories are deduplicated per person).
    */
   async extract(messageId: string): Promise<number> {
-    const [message] = await this.dataSource.query(
-      `SELECT m.id, m.text, m.room_id AS "roomId", r.type AS "roomType",
-              u.id AS "speakerId", u.handle AS "speakerHandle", u.name AS "speakerName"
-       FROM messages m JOIN rooms r ON r.id = m.room_id JOIN users u ON u.id = m.sender_user_id
-       WHERE m.id = $1 AND m.direction = 'inbound'`,
-      [messageId],
-    );
+    const message = await this.extractions.load(messageId);
     if (!message || !message.text.trim()) return 0;
-    const participants: Person[] = await this.dataSource.query(
-      `SELECT u.id, u.handle, u.name FROM room_participants p JOIN users u ON u.id = p.user_id
-       WHERE p.room_id = $1 AND p.active`,
-      [message.roomId],
-    );
-    const speaker: Person = {
-      id: message.speakerId,
-      handle: message.speakerHandle,
-      name: message.speakerName,
-    };
+    const { speaker, participants } = message;
 
     const { data, result } = await this.llm.extractJson({
       system: MEMORY_EXTRACTION_SYSTEM,
@@ -69,35 +43,17 @@ export class MemoryExtractionService {
       }),
     });
     const facts = parseExtractedFacts(data);
-    let created = 0;
-    const changed = new Set<string>();
-    await this.dataSource.transaction(async (manager) => {
-      for (const fact of facts) {
-        const owner = this.ownerOf(fact.about, speaker, participants);
-        const stored = await this.memory.remember(
-          {
-            userId: owner.id,
-            roomId: message.roomId,
-            type: fact.type,
-            content: fact.content,
-            confidence: fact.confidence,
-            source: 'extraction',
-            sourceMessageId: message.id,
-          },
-          manager,
-        );
-        if (stored.created) {
-          created++;
-          changed.add(owner.id);
-        }
-      }
-      await this.usage.record(
-        manager,
-        { userId: speaker.id, roomId: message.roomId, purpose: 'memory-extraction' },
-        [result],
-      );
-    });
-    for (const userId of changed) {
+    const { created, changedUserIds } = await this.extractions.store(
+      message,
+      facts.map((fact) => ({
+        userId: this.ownerOf(fact.about, speaker, participants).id,
+        type: fact.type,
+        content: fact.content,
+        confidence: fact.confidence,
+      })),
+      result,
+    );
+    for (const userId of changedUserIds) {
       await this.queues.debounce(
         JobName.MemoryConsolidate,
         { userId },
@@ -110,7 +66,11 @@ export class MemoryExtractionService {
     return created;
   }
 
-  private ownerOf(about: string, speaker: Person, participants: Person[]): Person {
+  private ownerOf(
+    about: string,
+    speaker: ExtractionPerson,
+    participants: ExtractionPerson[],
+  ): ExtractionPerson {
     const wanted = about.toLowerCase();
     if (wanted === 'speaker' || wanted === speaker.handle.toLowerCase()) return speaker;
     return (
