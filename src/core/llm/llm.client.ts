@@ -8,6 +8,7 @@ import OpenAI, {
 } from 'openai';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { httpFetch } from './http-fetch';
 import { LlmError } from './llm.errors';
 import type {
   ChatRequest,
@@ -47,7 +48,13 @@ export class LlmClient implements OnModuleInit {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     const { apiKey, baseUrl, timeoutMs } = config.llm;
     this.openai = apiKey
-      ? new OpenAI({ apiKey, baseURL: baseUrl, timeout: timeoutMs, maxRetries: 0 })
+      ? new OpenAI({
+          apiKey,
+          baseURL: baseUrl,
+          timeout: timeoutMs,
+          maxRetries: 0,
+          fetch: httpFetch,
+        })
       : undefined;
   }
 
