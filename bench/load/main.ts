@@ -875,6 +875,15 @@ async function main(): Promise<boolean> {
   ];
   out('', 'Bounds', '');
   for (const [what, met] of verdicts) out(`  ${met ? 'met   ' : 'MISSED'}  ${what}`);
+  const others = cpu.machine === undefined ? 0 : cpu.machine - ours;
+  if (others > 20) {
+    out(
+      '',
+      `  Other work took ${fmt(others)} % of the machine's ${cpus().length * 100} % while this ran: ` +
+        'queues, latency and the RSS of requests waiting for the CPU grow with it. ' +
+        'Compare runs on a quiet machine.',
+    );
+  }
   stopping = true;
   return verdicts.every(([, met]) => met);
 }
