@@ -196,6 +196,41 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
     ]);
   });
 
+  it('one answer naming the same fact twice stores it once, at its highest confidence', async () => {
+    const me = '+15553330006';
+    facts.set('jazz jazz jazz, I love jazz', [
+      { about: 'speaker', type: 'preference', content: 'Loves jazz.', confidence: 0.6 },
+      { about: 'speaker', type: 'preference', content: 'loves jazz', confidence: 0.9 },
+      { about: me, type: 'preference', content: 'loves  JAZZ', confidence: 0.7 },
+    ]);
+    const res = await send({
+      chat_guid: `iMessage;-;${me}`,
+      mode: 'direct',
+      sender: me,
+      text: 'jazz jazz jazz, I love jazz',
+      timestamp: Math.floor(Date.now() / 1000),
+      participants: [me],
+    });
+    expect(res.status).toBe(200);
+    const rows = await waitUntil(
+      () =>
+        query<{ content: string; confidence: number }>(
+          db.url,
+          `SELECT m.content, m.confidence FROM memories m JOIN users u ON u.id = m.user_id
+           WHERE u.handle = $1`,
+          [me],
+        ),
+      (r) => r.length >= 1,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].confidence).toBeCloseTo(0.9);
+    const failed = await api.app
+      .get(QueueService)
+      .queue(QueueName.MemoryExtraction)
+      .getJobCounts('failed');
+    expect(failed.failed).toBe(0);
+  });
+
   it('consolidation merges duplicates and retires superseded facts, after a quiet period', async () => {
     const me = '+15553330005';
     facts.set('blue is my favourite colour, and sushi forever', [

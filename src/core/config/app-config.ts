@@ -99,7 +99,11 @@ export interface AppConfig {
     from: string | undefined;
   };
   readonly edge: { replyDeadlineMs: number };
-  readonly worker: { queues: QueueName[] };
+  readonly worker: {
+    queues: QueueName[];
+    /** Jobs at once per queue in this process; undefined: each queue's own default. */
+    concurrency: number | undefined;
+  };
   /** Every configured secret value, for the log scrubber. */
   readonly secrets: string[];
 }
@@ -273,7 +277,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       from: emailFrom,
     },
     edge: { replyDeadlineMs: int('EDGE_REPLY_DEADLINE_MS', 20_000, 100, 55_000) },
-    worker: { queues: workerQueues },
+    worker: {
+      queues: workerQueues,
+      concurrency:
+        str('WORKER_CONCURRENCY') === undefined ? undefined : int('WORKER_CONCURRENCY', 1, 1, 1000),
+    },
     secrets: [] as string[],
   };
 

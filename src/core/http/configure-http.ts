@@ -3,7 +3,8 @@ import { IncomingMessage } from 'node:http';
 import fastifyMultipart from '@fastify/multipart';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../config/app-config';
-import { AllExceptionsFilter } from '../../common/filters/all-exceptions.filter';
+import { AllExceptionsFilter, errorBody } from '../../common/filters/all-exceptions.filter';
+import { inputShapeProblem } from '../../common/validation/input-shape';
 import { createValidationPipe } from '../../common/pipes/validation.pipe';
 import { MetricsService } from '../metrics/metrics.service';
 import { setupSwagger } from './swagger';
@@ -44,6 +45,18 @@ export function configureHttp(app: NestFastifyApplication, config: AppConfig): v
     (request.raw as { id?: string }).id = request.id;
     void reply.header('X-Request-Id', request.id);
     done();
+  });
+
+  // Before any guard, pipe or handler: input no endpoint accepts is a 400 like malformed JSON,
+  // rather than a stack overflow in validation or a failed Postgres write (a 500).
+  fastify.addHook('preValidation', async (request, reply) => {
+    const problem =
+      // Validation would read a JSON `null` as `{}`, and an all-optional DTO would accept it.
+      (request.body === null ? 'body must be a JSON object' : undefined) ??
+      inputShapeProblem(request.body, 'body') ??
+      inputShapeProblem(request.query, 'query') ??
+      inputShapeProblem(request.params, 'path');
+    if (problem) return reply.status(400).send(errorBody(400, problem));
   });
 
   const metrics = app.get(MetricsService);

@@ -1,11 +1,13 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { bullPrefix } from '../redis/redis.factory';
 import { QueueName } from './queue.constants';
 import { QueueService } from './queue.service';
+import { WorkerConcurrency } from './worker-concurrency';
 
 /**
  * BullMQ gets connection options rather than a shared client so that it owns (and closes) its
@@ -29,6 +31,7 @@ export function bullConnection(config: AppConfig): RedisOptions {
 @Global()
 @Module({
   imports: [
+    DiscoveryModule,
     BullModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
@@ -38,7 +41,7 @@ export function bullConnection(config: AppConfig): RedisOptions {
     }),
     BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name }))),
   ],
-  providers: [QueueService],
+  providers: [QueueService, WorkerConcurrency],
   exports: [QueueService, BullModule],
 })
 export class QueueModule {}

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
+import { inputShapeProblem } from '../../common/validation/input-shape';
 import { detectImageType, ImageMime, SNIFF_BYTES } from './image-type';
 import { PhotoStorage } from './photo-storage';
 
@@ -93,7 +94,12 @@ export async function readPhotoUpload(
       if (Object.prototype.hasOwnProperty.call(fields, name)) {
         throw new BadRequestException(`${name.slice(0, 64)} must be sent once`);
       }
-      fields[name] = typeof part.value === 'string' ? part.value : String(part.value);
+      const value = typeof part.value === 'string' ? part.value : String(part.value);
+      // Postgres cannot store NUL: refused here, not by a failing write.
+      const problem =
+        inputShapeProblem(value, name.slice(0, 64)) ?? inputShapeProblem(name, 'a part name');
+      if (problem) throw new BadRequestException(problem);
+      fields[name] = value;
     }
     if (!file) throw new BadRequestException(`${FILE_FIELD} is required (a multipart file part)`);
     return { file, fields };

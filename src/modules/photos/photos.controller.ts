@@ -26,6 +26,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { Auth, AuthScheme } from '../../common/auth/auth.decorators';
 import { validationMessages } from '../../common/pipes/validation.pipe';
+import { inputShapeProblem } from '../../common/validation/input-shape';
 import type { AppConfig } from '../../core/config/app-config';
 import { APP_CONFIG } from '../../core/config/config.module';
 import type { EdgePrincipal } from '../auth/edge-token.verifier';
@@ -184,6 +185,8 @@ function parseParticipants(raw: string | undefined): string[] | undefined {
   ) {
     throw new BadRequestException('participants must be a JSON array of at most 100 handles');
   }
+  const problem = inputShapeProblem(value, 'participants');
+  if (problem) throw new BadRequestException(problem);
   return value as string[];
 }
 
@@ -198,5 +201,8 @@ function parseContext(raw: string | undefined): Record<string, unknown> | undefi
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new BadRequestException('context must be a JSON object');
   }
+  // It is stored as jsonb: the same limits as a JSON body.
+  const problem = inputShapeProblem(value, 'context');
+  if (problem) throw new BadRequestException(problem);
   return value as Record<string, unknown>;
 }

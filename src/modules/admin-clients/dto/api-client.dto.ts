@@ -42,6 +42,8 @@ export class CreateApiClientDto {
   @IsOptional()
   @IsInt()
   @Min(0)
+  // Past 2^53 a JSON number is no longer the integer that was sent.
+  @Max(Number.MAX_SAFE_INTEGER)
   monthly_token_budget?: number;
 }
 
@@ -71,6 +73,7 @@ export class UpdateApiClientDto {
   @ValidateIf((_, v) => v !== null && v !== undefined)
   @IsInt()
   @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
   monthly_token_budget?: number | null;
 
   @ApiPropertyOptional({ description: 'false: the key and every token stop working at once' })
