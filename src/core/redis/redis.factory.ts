@@ -5,15 +5,19 @@ import { AppConfig } from '../config/app-config';
 const logger = new Logger('Redis');
 
 /**
- * The one way a Redis connection is made. `purpose` names it in logs and in `CLIENT LIST`.
- * `bullmq` connections must not have a key prefix (BullMQ has its own) and must block
- * indefinitely (maxRetriesPerRequest: null); app connections fail fast so a request never
- * hangs on a Redis outage.
+ * The one way an app Redis connection is made (BullMQ makes its own: see queue.module.ts).
+ * `purpose` names it in logs and in `CLIENT LIST`; keys carry the deployment's prefix. App
+ * connections fail fast so a request never hangs on a Redis outage.
+ *
+ * `subscriber` connections do not resubscribe by themselves after a reconnect: their owner
+ * subscribes on every `ready` and handles the outcome. ioredis's own resubscribe is
+ * fire-and-forget (redis/ioredis#2187): when it fails (the connection drops again, Redis refuses)
+ * the rejection reaches nobody — an unhandled rejection in the process.
  */
 export function createRedisConnection(
   config: AppConfig,
   purpose: string,
-  kind: 'app' | 'bullmq' = 'app',
+  kind: 'app' | 'subscriber' = 'app',
 ): Redis {
   const options: RedisOptions = {
     connectionName: `archety-${config.role}-${purpose}`,
@@ -22,9 +26,10 @@ export function createRedisConnection(
     connectTimeout: 5000,
     // Reconnect forever with a capped backoff: an outage is survived, not fatal.
     retryStrategy: (attempt) => Math.min(200 * 2 ** Math.min(attempt, 5), 5000),
-    ...(kind === 'bullmq'
-      ? { maxRetriesPerRequest: null }
-      : { maxRetriesPerRequest: 1, keyPrefix: `${config.redis.keyPrefix}:`, commandTimeout: 3000 }),
+    maxRetriesPerRequest: 1,
+    keyPrefix: `${config.redis.keyPrefix}:`,
+    commandTimeout: 3000,
+    autoResubscribe: kind !== 'subscriber',
   };
   const client = new Redis(config.redis.url, options);
   let reported = false;

@@ -141,11 +141,11 @@ export class EdgeGateway
     });
     server.on('upgrade', this.onUpgrade);
 
-    this.subscriber = createRedisConnection(this.config, 'edge-pubsub');
+    this.subscriber = createRedisConnection(this.config, 'edge-pubsub', 'subscriber');
     this.subscriber.on('message', (channel: string, message: string) =>
       this.onAnnouncement(channel, message),
     );
-    // ioredis resubscribes by itself after a reconnect; this covers a first subscribe that failed.
+    // Every (re)connection subscribes here; the connection does not resubscribe by itself.
     this.subscriber.on('ready', () => void this.subscribe());
     await this.subscribe();
     this.startTimers();
@@ -168,8 +168,7 @@ export class EdgeGateway
     this.closing = true;
     clearInterval(this.tickTimer);
     clearInterval(this.sweepTimer);
-    // quit, not disconnect: a resubscribe still in flight after a reconnect would otherwise be
-    // rejected ("Connection is closed") with nobody listening.
+    // quit lets a subscribe still in flight get its answer first.
     await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
     const sockets = [...this.open];
     for (const conn of sockets) conn.ws.close(EdgeCloseCode.Restart, 'server restarting');
