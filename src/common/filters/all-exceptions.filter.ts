@@ -35,7 +35,7 @@ export function isDependencyOutage(err: unknown): boolean {
   ) {
     return true;
   }
-  return /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|MaxRetriesPerRequestError|Command timed out/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|MaxRetriesPerRequestError|Command timed out|Redis unavailable/i.test(
     err.message,
   );
 }

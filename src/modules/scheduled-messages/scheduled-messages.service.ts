@@ -8,7 +8,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { JobName } from '../../core/queue/queue.constants';
-import { jobIdFor, QueueService } from '../../core/queue/queue.service';
+import { QueueService } from '../../core/queue/queue.service';
 import { EdgeCommandsService } from '../edge/edge-commands.service';
 import { ScheduledMessageStatus } from './entities/scheduled-message.entity';
 
@@ -95,9 +95,9 @@ export class ScheduledMessagesService implements OnModuleInit {
 
   /** Makes sure a due row has a live job; true when one had to be (re)created. */
   async ensureJob(row: ScheduledMessageRow): Promise<boolean> {
-    const job = await this.job(row.id);
-    if (job && !(await job.isFailed())) return false;
-    if (job) await job.remove();
+    const state = await this.queues.jobState(JobName.ScheduledMessageSend, row.id);
+    if (state !== 'unknown' && state !== 'failed') return false;
+    if (state === 'failed') await this.queues.removeJob(JobName.ScheduledMessageSend, row.id);
     await this.enqueue(row);
     return true;
   }
@@ -124,7 +124,7 @@ export class ScheduledMessagesService implements OnModuleInit {
       [id],
     );
     if (!rows.length) throw await this.notPending(id);
-    await (await this.job(id))?.remove();
+    await this.queues.removeJob(JobName.ScheduledMessageSend, id);
     return this.get(id);
   }
 
@@ -136,7 +136,7 @@ export class ScheduledMessagesService implements OnModuleInit {
       [id, sendAt],
     );
     if (!rows.length) throw await this.notPending(id);
-    await (await this.job(id))?.remove();
+    await this.queues.removeJob(JobName.ScheduledMessageSend, id);
     await this.enqueue(rows[0]);
     return this.get(id);
   }
@@ -154,11 +154,5 @@ export class ScheduledMessagesService implements OnModuleInit {
   private async notPending(id: string): Promise<Error> {
     const row = await this.get(id); // throws 404 when unknown
     return new ConflictException(`Scheduled message ${id} is ${row.status}, no longer pending`);
-  }
-
-  private job(id: string) {
-    return this.queues
-      .queue(this.queues.queueOf(JobName.ScheduledMessageSend))
-      .getJob(jobIdFor(JobName.ScheduledMessageSend, id));
   }
 }
