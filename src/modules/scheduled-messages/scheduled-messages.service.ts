@@ -46,14 +46,19 @@ export class ScheduledMessagesService implements OnModuleInit {
 
   /**
    * The edge acknowledges the `send_message_now` carrying a scheduled message once it has sent
-   * it: that is delivery. Acks land on the API instance holding the agent's socket.
+   * it: that is delivery. Acks land on the API instance holding the agent's socket, and may do so
+   * before the worker that created the command has marked the row `sent` (a fast agent, a busy
+   * worker): `scheduled` counts too, and the worker's later `scheduled → sent` then finds nothing
+   * to change. Only a command created for the row can be acked, so a `scheduled` row acked here
+   * was sent.
    */
   onModuleInit(): void {
     this.edgeCommands.onAck(async (event) => {
       const id = event.command.scheduledMessageId;
       if (!id || !event.final) return;
       await this.dataSource.query(
-        `UPDATE scheduled_messages SET status = $2, updated_at = now() WHERE id = $1 AND status = 'sent'`,
+        `UPDATE scheduled_messages SET status = $2, updated_at = now()
+         WHERE id = $1 AND status IN ('scheduled', 'sent')`,
         [id, event.ok ? 'delivered' : 'failed'],
       );
     });
