@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { JobsOptions, JobState, Queue } from 'bullmq';
+import { OutageLog } from '../redis/outage-log';
 import { JOB_QUEUE, JobName, JobPayloads, QueueName } from './queue.constants';
 
 /** How long a producer call (an HTTP request's enqueue, a health probe) may wait on Redis. */
@@ -50,7 +51,9 @@ export class QueueService implements OnModuleInit {
   onModuleInit(): void {
     for (const queue of Object.values(this.queues)) {
       // Without a listener an 'error' event would crash the process during a Redis outage.
-      queue.on('error', (err) => this.logger.warn(`queue ${queue.name}: ${err.message}`));
+      const outage = new OutageLog(this.logger, `queue ${queue.name}`);
+      queue.on('error', outage.error);
+      queue.client.then((client) => client.on('ready', outage.recovered)).catch(() => undefined);
     }
   }
 

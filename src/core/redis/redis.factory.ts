@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import Redis, { RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import { OutageLog } from './outage-log';
 
 const logger = new Logger('Redis');
 
@@ -36,16 +37,9 @@ export function createRedisConnection(
     autoResubscribe: kind !== 'subscriber',
   };
   const client = new Redis(config.redis.url, options);
-  let reported = false;
-  client.on('error', (err: Error) => {
-    // One line per outage, not one per retry.
-    if (!reported) logger.warn(`redis (${purpose}) unavailable: ${err.message}`);
-    reported = true;
-  });
-  client.on('ready', () => {
-    if (reported) logger.log(`redis (${purpose}) reconnected`);
-    reported = false;
-  });
+  const outage = new OutageLog(logger, `redis (${purpose})`);
+  client.on('error', outage.error);
+  client.on('ready', outage.recovered);
   client.once('ready', () => {
     client.options.enableOfflineQueue = false;
   });

@@ -1,6 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
+import { OutageLog } from '../../core/redis/outage-log';
 import { JobName, JobPayloads, QueueName, WORKER_DEFAULTS } from '../../core/queue/queue.constants';
 import { QueueService } from '../../core/queue/queue.service';
 import { ScheduledMessageDeliveryService } from './scheduled-message-delivery.service';
@@ -21,6 +22,7 @@ export class ScheduledMessagesProcessor
   implements OnModuleInit, OnModuleDestroy
 {
   private readonly logger = new Logger(ScheduledMessagesProcessor.name);
+  private readonly outage = new OutageLog(this.logger, 'worker');
   private sweepCheck?: NodeJS.Timeout;
   private checking = false;
 
@@ -94,6 +96,11 @@ export class ScheduledMessagesProcessor
 
   @OnWorkerEvent('error')
   onError(err: Error): void {
-    this.logger.warn(`worker error: ${err.message}`);
+    this.outage.error(err);
+  }
+
+  @OnWorkerEvent('ready')
+  onReady(): void {
+    this.outage.recovered();
   }
 }
