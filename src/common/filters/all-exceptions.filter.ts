@@ -51,6 +51,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       // Deliberate answers (a 503 while the LLM is down) are worth a line, not a stack trace.
       if (body.statusCode >= 500) this.logger.warn(`${body.statusCode}: ${body.message}`);
+    } else if (body.statusCode === 503) {
+      // An outage fails every request alike: one line each, not a stack trace each.
+      this.logger.warn(`503, dependency unavailable: ${(exception as Error).message}`);
     } else if (body.statusCode >= 500) {
       this.logger.error(
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
