@@ -1,4 +1,5 @@
-// Unit specs sit beside the code; e2e specs in test/ boot the real app on real Postgres and Redis.
+// Unit specs sit beside the code; e2e specs in test/ boot the real app on real Postgres and Redis;
+// cluster specs in test/cluster/ run the built processes.
 // Transpile-only (tsconfig.jest.json): `npm run lint` type-checks, jest just runs.
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] };
 
@@ -21,6 +22,15 @@ module.exports = {
       transform,
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
+    },
+    {
+      // Whole deployments from dist/: API and worker processes on a private Postgres and Redis
+      // that the tests restart and flush (test/cluster/helpers/cluster.ts).
+      displayName: 'cluster',
+      rootDir: __dirname,
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/cluster/**/*.cluster-spec.ts'],
+      transform,
     },
   ],
 };

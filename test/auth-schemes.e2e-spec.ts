@@ -7,13 +7,13 @@ import { createTestDatabase, TestDatabase } from './helpers/database';
 import { edgeToken, nowSeconds, signBody } from './helpers/signing';
 import {
   clearRedisPrefix,
-  HttpResult,
   newRedisPrefix,
   RunningApi,
   startApi,
   testConfig,
   TestEnv,
 } from './helpers/test-app';
+import { HttpResult } from './helpers/http';
 
 const RELAY_SECRET = 'relay-secret-4f9a1c7e2b';
 const HMAC_SECRET = 'hmac-secret-new-5b3d9e1f7a';

@@ -1,3 +1,4 @@
+import { HttpResult, httpRequest } from './helpers/http';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,8 +8,6 @@ import { createTestDatabase, TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
 import {
   clearRedisPrefix,
-  HttpResult,
-  httpRequest,
   newRedisPrefix,
   RunningApi,
   startApi,

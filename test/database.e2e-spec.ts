@@ -1,11 +1,11 @@
-import { spawn, ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { runMigrationsLocked } from '../src/core/database/migrator';
 import { createTestDatabase, TestDatabase, withDatabase } from './helpers/database';
+import { PrivateRedis } from './helpers/private-redis';
 import {
   clearRedisPrefix,
   newRedisPrefix,
@@ -96,36 +96,6 @@ describe('migrations', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  for (let i = 0; i < 50; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (up) return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('redis-server did not start');
-}
-
 async function waitForHealth(
   request: () => Promise<{ status: number; body: unknown }>,
   status: number,
@@ -171,19 +141,16 @@ describe('/health follows its dependencies', () => {
   });
 
   it('goes 503 while Redis is down and recovers by itself when it returns', async () => {
-    const port = await freePort();
-    let redis = await startRedisServer(port);
+    const dir = mkdtempSync(join(tmpdir(), 'archety-redis-'));
+    const redis = await PrivateRedis.create(dir);
     const db = await createTestDatabase();
     dbs.push(db);
     const api = await startApi(
-      testConfig(
-        { databaseUrl: db.url, redisPrefix: newRedisPrefix() },
-        { REDIS_URL: `redis://127.0.0.1:${port}` },
-      ),
+      testConfig({ databaseUrl: db.url, redisPrefix: newRedisPrefix() }, { REDIS_URL: redis.url }),
     );
     try {
       expect((await api.request('GET', '/health')).status).toBe(200);
-      redis.kill('SIGKILL');
+      await redis.crash();
       const started = Date.now();
       const down = await waitForHealth(() => api.request('GET', '/health'), 503);
       expect(down.status).toBe(503);
@@ -192,11 +159,12 @@ describe('/health follows its dependencies', () => {
         checks: { redis: { status: 'down' }, database: { status: 'up' } },
       });
 
-      redis = await startRedisServer(port);
+      await redis.start();
       expect((await waitForHealth(() => api.request('GET', '/health'), 200)).status).toBe(200);
     } finally {
       await api.close();
-      redis.kill('SIGKILL');
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -180,6 +180,39 @@ describe('edge commands across API instances and workers (real apps, Postgres, R
     expect(onA.frames.filter((f) => f.type === 'command')).toEqual([]);
   });
 
+  it('shutdown waits for the acks of what it pushed before the 1012: no command runs twice', async () => {
+    const apiC = await startApi(apiB.config);
+    try {
+      const agentId = newAgent();
+      const socket = await connect(apiC, agentId);
+      await connected(agentId, apiC);
+      const created = await apiB.app
+        .get(EdgeCommandsService)
+        .create(agentId, 'send_message_now', { thread_id: '+15550005555', text: 'just once' });
+      const command = await socket.nextCommand();
+      expect(command.command_id).toBe(created.id);
+
+      // A deploy starts while the Mac is still sending the message (its ack comes 300 ms later).
+      const closing = apiC.close();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(socket.isOpen).toBe(true);
+      socket.ack(command.command_id);
+      expect(await socket.closed).toMatchObject({ code: 1012 });
+      await closing;
+
+      const again = await connect(apiB, agentId);
+      await again.expectNone('command', 1000);
+      const [row] = await query(
+        db.url,
+        `SELECT status, attempts FROM edge_commands WHERE id = $1`,
+        [created.id],
+      );
+      expect(row).toEqual({ status: 'acked', attempts: 1 });
+    } finally {
+      await apiC.close().catch(() => undefined);
+    }
+  });
+
   it('shutdown closes every socket with 1012 and clears presence; the agent lands on B', async () => {
     const agentId = newAgent();
     const socket = await connect(apiA, agentId);

@@ -1,3 +1,4 @@
+import { HttpResult } from './helpers/http';
 import { JobName, QueueName } from '../src/core/queue/queue.constants';
 import { jobIdFor, QueueService } from '../src/core/queue/queue.service';
 import { jpeg } from './fixtures/images';
@@ -7,7 +8,6 @@ import { query } from './helpers/db-query';
 import { codeFor, cookieHeader, newPhone, signIn, SignedIn } from './helpers/people';
 import {
   clearRedisPrefix,
-  HttpResult,
   newRedisPrefix,
   RunningApi,
   startApi,

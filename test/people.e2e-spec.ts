@@ -7,13 +7,13 @@ import { createTestDatabase, TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
 import {
   clearRedisPrefix,
-  HttpResult,
   newRedisPrefix,
   RunningApi,
   startApi,
   TEST_JWT_SECRET,
   testConfig,
 } from './helpers/test-app';
+import { HttpResult } from './helpers/http';
 
 const RELAY_SECRET = 'relay-secret-people-e2e-0123456789';
 const ADMIN_KEY = 'admin-key-for-people-e2e-0123456789abcdef';

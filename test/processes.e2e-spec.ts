@@ -1,7 +1,8 @@
-import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestDatabase, TestDatabase } from './helpers/database';
+import { startNode } from './helpers/processes';
 import { clearRedisPrefix, newRedisPrefix, TEST_JWT_SECRET } from './helpers/test-app';
 
 /**
@@ -15,39 +16,8 @@ const SECRETS = {
   ADMIN_API_KEY: 'proc-admin-key-7b8c9d',
 };
 
-interface Proc {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-function run(script: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [join(DIST, script)], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>(
-    (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  return {
-    child,
-    output: () => output,
-    exit,
-    waitFor: async (pattern, timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const match = output.match(pattern);
-        if (match) return match;
-        if (Date.now() > deadline || child.exitCode !== null) {
-          throw new Error(`no ${pattern} in output:\n${output}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-  };
+function run(script: string, env: Record<string, string>) {
+  return startNode(script, join(DIST, script), env);
 }
 
 function listeningPorts(pid: number): string[] {

@@ -3,13 +3,13 @@ import { RateLimitFixtureModule } from './fixtures/rate-limit-fixture.module';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import {
   clearRedisPrefix,
-  HttpResult,
   newRedisPrefix,
   RunningApi,
   startApi,
   testConfig,
   TestEnv,
 } from './helpers/test-app';
+import { HttpResult } from './helpers/http';
 
 const ADMIN_API_KEY = 'admin-key-7e1f3a9c5b';
 const LIMIT = 5;

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { QueueService } from '../src/core/queue/queue.service';
 import { QueueName } from '../src/core/queue/queue.constants';
+import { EdgeCommandsService } from '../src/modules/edge/edge-commands.service';
 import { ScheduledMessageDeliveryService } from '../src/modules/scheduled-messages/scheduled-message-delivery.service';
 import { FakeChatBody, FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
 import { createTestDatabase, TestDatabase } from './helpers/database';
@@ -134,6 +135,31 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
       (r) => r?.status === 'delivered',
     );
     expect(row.status).toBe('delivered');
+  });
+
+  it('an ack that overtakes the worker’s own `sent` update still marks the message delivered', async () => {
+    modelSchedules('feed the cat', new Date(Date.now() + 3_600_000));
+    await edgeMessage('remind me to feed the cat tonight');
+    const row = await waitUntil(
+      () => scheduledRow('feed the cat'),
+      (r) => r !== undefined,
+    );
+    expect(row.status).toBe('scheduled');
+    // The command the worker creates when the message is due, acked by the agent before the
+    // worker gets to mark the row `sent` (here: never).
+    await worker.app
+      .get(EdgeCommandsService)
+      .create(
+        AGENT,
+        'send_message_now',
+        { thread_id: chat, text: 'feed the cat' },
+        { scheduledMessageId: row.id },
+      );
+    const delivered = await waitUntil(
+      () => scheduledRow('feed the cat'),
+      (r) => r?.status === 'delivered',
+    );
+    expect(delivered.status).toBe('delivered');
   });
 
   it('a cancelled message never goes out; a rescheduled one goes out at its new time', async () => {

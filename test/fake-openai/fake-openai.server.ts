@@ -55,6 +55,13 @@ export interface FakeReply {
   chunkDelayMs?: number;
   /** Streaming only: send this many SSE chunks (the role chunk is the first), then go silent. */
   stallAfterChunks?: number;
+  /**
+   * Answer with this error instead (after `delayMs`). With `respondWith` a test fails only the
+   * requests it means to, whatever else (a worker's extraction job) talks to the fake meanwhile.
+   */
+  fail?: Omit<FakeFailure, 'times' | 'delayMs'>;
+  /** Accept the request and never answer it. */
+  hang?: boolean;
 }
 
 export interface FakeFailure {
@@ -174,8 +181,16 @@ export async function startFakeOpenAI(
     }
 
     const reply = replies.shift() ?? responder?.(body) ?? defaultReply(body);
+    if (reply.hang) return; // never answered; close() destroys the socket
     await wait(reply.delayMs ?? delayMs);
     if (res.destroyed) return; // the client gave up while we waited
+    if (reply.fail) {
+      const fallback = errorBody(
+        `Fake failure ${reply.fail.status}`,
+        reply.fail.status === 429 ? 'rate_limit_exceeded' : 'server_error',
+      );
+      return sendJson(res, reply.fail.status, reply.fail.body ?? fallback, reply.fail.headers);
+    }
     const completion = buildCompletion(body, reply, ++counter);
     if (!body.stream) return sendJson(res, 200, completion.json());
 

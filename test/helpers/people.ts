@@ -1,4 +1,5 @@
-import { HttpResult, RunningApi } from './test-app';
+import { HttpResult } from './http';
+import { RunningApi } from './test-app';
 
 /** What a sign-in answers. */
 export interface Tokens {

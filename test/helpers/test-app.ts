@@ -7,6 +7,7 @@ import { createApiApp, createWorkerContext } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/core/config/app-config';
 import { REDACTED_PATHS } from '../../src/core/logging/logger';
 import { createSecretScrubber } from '../../src/core/logging/secret-scrubber';
+import { HttpInit, httpRequest, HttpResult } from './http';
 
 /** A fixed, long JWT secret for tests (production requires one; development generates one). */
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
@@ -67,13 +68,6 @@ export class LogCapture {
   }
 }
 
-export interface HttpResult<T = unknown> {
-  status: number;
-  headers: Headers;
-  body: T;
-  text: string;
-}
-
 export interface RunningApi {
   app: NestFastifyApplication;
   config: AppConfig;
@@ -82,7 +76,7 @@ export interface RunningApi {
   request<T = Record<string, unknown>>(
     method: string,
     path: string,
-    init?: { headers?: Record<string, string>; body?: unknown; rawBody?: string | Buffer },
+    init?: HttpInit,
   ): Promise<HttpResult<T>>;
   close(): Promise<void>;
 }
@@ -120,30 +114,6 @@ export async function startWorker(
   const logs = new LogCapture(workerConfig);
   const app = await createWorkerContext(workerConfig, { rootLogger: logs.logger });
   return { app, logs };
-}
-
-export async function httpRequest<T>(
-  baseUrl: string,
-  method: string,
-  path: string,
-  init: { headers?: Record<string, string>; body?: unknown; rawBody?: string | Buffer } = {},
-): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = { ...init.headers };
-  let body: string | Buffer | undefined;
-  if (init.rawBody !== undefined) body = init.rawBody;
-  else if (init.body !== undefined) {
-    body = JSON.stringify(init.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
 
 /** Removes every Redis key of a test prefix (app keys and BullMQ queues). */

@@ -35,7 +35,7 @@ export function isDependencyOutage(err: unknown): boolean {
   ) {
     return true;
   }
-  return /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|MaxRetriesPerRequestError|Command timed out/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|MaxRetriesPerRequestError|Command timed out|Redis unavailable/i.test(
     err.message,
   );
 }
@@ -51,6 +51,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       // Deliberate answers (a 503 while the LLM is down) are worth a line, not a stack trace.
       if (body.statusCode >= 500) this.logger.warn(`${body.statusCode}: ${body.message}`);
+    } else if (body.statusCode === 503) {
+      // An outage fails every request alike: one line each, not a stack trace each.
+      this.logger.warn(`503, dependency unavailable: ${(exception as Error).message}`);
     } else if (body.statusCode >= 500) {
       this.logger.error(
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),

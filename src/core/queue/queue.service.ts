@@ -1,7 +1,19 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { JobsOptions, Queue } from 'bullmq';
+import { JobsOptions, JobState, Queue } from 'bullmq';
+import { OutageLog } from '../redis/outage-log';
 import { JOB_QUEUE, JobName, JobPayloads, QueueName } from './queue.constants';
+
+/** How long a producer call (an HTTP request's enqueue, a health probe) may wait on Redis. */
+export const PRODUCER_TIMEOUT_MS = 3000;
+
+/** Redis is down or too slow for a producer call; the caller decides what that costs. */
+export class QueueUnavailableError extends Error {
+  constructor(message: string) {
+    super(`Redis unavailable: ${message}`);
+    this.name = 'QueueUnavailableError';
+  }
+}
 
 /** Applied to every job unless a caller overrides (RELIABILITY row 31: 5 attempts, 2 s, 4 s, …). */
 export const DEFAULT_JOB_OPTIONS = {
@@ -42,7 +54,9 @@ export class QueueService implements OnModuleInit {
   onModuleInit(): void {
     for (const queue of Object.values(this.queues)) {
       // Without a listener an 'error' event would crash the process during a Redis outage.
-      queue.on('error', (err) => this.logger.warn(`queue ${queue.name}: ${err.message}`));
+      const outage = new OutageLog(this.logger, `queue ${queue.name}`);
+      queue.on('error', outage.error);
+      queue.client.then((client) => client.on('ready', outage.recovered)).catch(() => undefined);
     }
   }
 
@@ -51,11 +65,14 @@ export class QueueService implements OnModuleInit {
    * enqueueing the same work twice (a retry, two instances) yields one job.
    */
   async enqueue<J extends JobName>(job: J, payload: JobPayloads[J], options: EnqueueOptions) {
-    return this.queue(JOB_QUEUE[job]).add(job, payload, {
-      ...DEFAULT_JOB_OPTIONS,
-      jobId: jobIdFor(job, options.key),
-      delay: options.delayMs && options.delayMs > 0 ? Math.round(options.delayMs) : undefined,
-    });
+    const queue = this.queue(JOB_QUEUE[job]);
+    return this.produce(queue, `enqueue ${job}`, () =>
+      queue.add(job, payload, {
+        ...DEFAULT_JOB_OPTIONS,
+        jobId: jobIdFor(job, options.key),
+        delay: options.delayMs && options.delayMs > 0 ? Math.round(options.delayMs) : undefined,
+      }),
+    );
   }
 
   /**
@@ -69,18 +86,20 @@ export class QueueService implements OnModuleInit {
   ) {
     const queue = this.queue(JOB_QUEUE[job]);
     const jobId = jobIdFor(job, options.key);
-    const waiting = await queue.getJob(jobId);
-    if (waiting && (await waiting.isDelayed())) {
-      await waiting.changeDelay(options.delayMs);
-      return waiting;
-    }
-    return queue.add(job, payload, {
-      ...DEFAULT_JOB_OPTIONS,
-      jobId,
-      delay: options.delayMs,
-      // Gone once done, so the next burst can schedule the same id again.
-      removeOnComplete: true,
-      removeOnFail: true,
+    return this.produce(queue, `debounce ${job}`, async () => {
+      const waiting = await queue.getJob(jobId);
+      if (waiting && (await waiting.isDelayed())) {
+        await waiting.changeDelay(options.delayMs);
+        return waiting;
+      }
+      return queue.add(job, payload, {
+        ...DEFAULT_JOB_OPTIONS,
+        jobId,
+        delay: options.delayMs,
+        // Gone once done, so the next burst can schedule the same id again.
+        removeOnComplete: true,
+        removeOnFail: true,
+      });
     });
   }
 
@@ -112,6 +131,18 @@ export class QueueService implements OnModuleInit {
     return JOB_QUEUE[job];
   }
 
+  /** `unknown` when Redis has no such job (never queued, removed, or lost). */
+  async jobState(job: JobName, key: string): Promise<JobState | 'unknown'> {
+    const queue = this.queue(JOB_QUEUE[job]);
+    return this.produce(queue, `state of ${job}`, () => queue.getJobState(jobIdFor(job, key)));
+  }
+
+  /** Removes the job of this work, whatever its state (a no-op when there is none). */
+  async removeJob(job: JobName, key: string): Promise<void> {
+    const queue = this.queue(JOB_QUEUE[job]);
+    await this.produce(queue, `remove ${job}`, () => queue.remove(jobIdFor(job, key)));
+  }
+
   queue(name: QueueName): Queue {
     return this.queues[name];
   }
@@ -119,11 +150,45 @@ export class QueueService implements OnModuleInit {
   async counts(): Promise<Record<QueueName, QueueCounts>> {
     const entries = await Promise.all(
       Object.values(this.queues).map(async (queue) => {
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+        const counts = await this.produce(queue, 'count jobs', () =>
+          queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+        );
         return [queue.name, counts as QueueCounts] as const;
       }),
     );
     return Object.fromEntries(entries) as Record<QueueName, QueueCounts>;
+  }
+
+  /**
+   * Runs a producer call only while the queue's connection is up, and for PRODUCER_TIMEOUT_MS at
+   * most. BullMQ's connections wait for Redis forever (workers need that); a caller serving a
+   * request must not: during an outage its enqueue would hold the request until Redis returned.
+   */
+  private async produce<T>(queue: Queue, what: string, run: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new QueueUnavailableError(
+              `${what} on ${queue.name}: no answer within ${PRODUCER_TIMEOUT_MS} ms`,
+            ),
+          ),
+        PRODUCER_TIMEOUT_MS,
+      );
+    });
+    const attempt = (async () => {
+      const client = await queue.client;
+      if (client.status !== 'ready') {
+        throw new QueueUnavailableError(`${what} on ${queue.name}: not connected`);
+      }
+      return run();
+    })();
+    try {
+      return await Promise.race([attempt, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

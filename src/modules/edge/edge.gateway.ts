@@ -66,6 +66,8 @@ interface Connection {
   /** The strongest flush asked for while one was running. */
   want: ClaimMode | null;
   flushing: boolean;
+  /** Commands pushed on this socket that the agent has not acknowledged yet. */
+  unacked: Set<string>;
   /** Acks are recorded one at a time, in arrival order (a schedule's two acks can be adjacent). */
   acks: Promise<unknown>;
   closed: boolean;
@@ -141,11 +143,11 @@ export class EdgeGateway
     });
     server.on('upgrade', this.onUpgrade);
 
-    this.subscriber = createRedisConnection(this.config, 'edge-pubsub');
+    this.subscriber = createRedisConnection(this.config, 'edge-pubsub', 'subscriber');
     this.subscriber.on('message', (channel: string, message: string) =>
       this.onAnnouncement(channel, message),
     );
-    // ioredis resubscribes by itself after a reconnect; this covers a first subscribe that failed.
+    // Every (re)connection subscribes here; the connection does not resubscribe by itself.
     this.subscriber.on('ready', () => void this.subscribe());
     await this.subscribe();
     this.startTimers();
@@ -168,10 +170,10 @@ export class EdgeGateway
     this.closing = true;
     clearInterval(this.tickTimer);
     clearInterval(this.sweepTimer);
-    // quit, not disconnect: a resubscribe still in flight after a reconnect would otherwise be
-    // rejected ("Connection is closed") with nobody listening.
+    // quit lets a subscribe still in flight get its answer first.
     await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
     const sockets = [...this.open];
+    await this.settle(sockets);
     for (const conn of sockets) conn.ws.close(EdgeCloseCode.Restart, 'server restarting');
     if (sockets.length) {
       this.logger.log(`closing ${sockets.length} edge socket(s) with 1012`);
@@ -186,6 +188,22 @@ export class EdgeGateway
 
   onApplicationShutdown(): void {
     this.server?.off('upgrade', this.onUpgrade);
+  }
+
+  /**
+   * Before the 1012: nothing new is pushed, the agents get up to `closeGraceMs` to acknowledge
+   * what they already have, and those acks are recorded. An agent reconnects elsewhere the moment
+   * it sees the 1012, and the instance it lands on pushes again every command Postgres still has
+   * unacknowledged: an ack this instance had received but not yet recorded would make a command
+   * run twice on the Mac (the edge does not deduplicate).
+   */
+  private async settle(sockets: Connection[]): Promise<void> {
+    const deadline = Date.now() + this.timings.closeGraceMs;
+    const busy = (c: Connection) => !c.closed && (c.flushing || c.unacked.size > 0);
+    while (sockets.some(busy) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.all(sockets.map((c) => c.acks));
   }
 
   // ---- upgrade ----
@@ -300,6 +318,7 @@ export class EdgeGateway
       tokenExpiresAt: principal.mode === 'token' ? tokenExpiry(req) : null,
       want: null,
       flushing: false,
+      unacked: new Set(),
       acks: Promise.resolve(),
       closed: false,
       ready: Promise.resolve(),
@@ -410,6 +429,7 @@ export class EdgeGateway
           this.logger.warn(`edge agent ${conn.agentId}: command_ack without data`);
           return;
         }
+        conn.unacked.delete(String(frame.data.command_id));
         conn.acks = conn.acks.then(() =>
           this.commands
             .ack(conn.agentId, frame.data as unknown as EdgeAck)
@@ -426,7 +446,7 @@ export class EdgeGateway
   // ---- pushing commands ----
 
   private requestFlush(conn: Connection, mode: ClaimMode): void {
-    if (conn.closed || this.connections.get(conn.agentId) !== conn) return;
+    if (this.closing || conn.closed || this.connections.get(conn.agentId) !== conn) return;
     if (conn.want === null || MODE_STRENGTH[mode] > MODE_STRENGTH[conn.want]) conn.want = mode;
     if (conn.flushing) return;
     conn.flushing = true;
@@ -443,6 +463,7 @@ export class EdgeGateway
         for (const command of batch) {
           // Claimed but unsent rows stay `delivered` and go out again on the next connection.
           if (conn.ws.readyState !== WebSocket.OPEN) return;
+          conn.unacked.add(command.id);
           conn.ws.send(JSON.stringify({ type: 'command', data: toWireCommand(command) }));
         }
         if (batch.length) {

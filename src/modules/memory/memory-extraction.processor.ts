@@ -1,6 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { Job } from 'bullmq';
+import { OutageLog } from '../../core/redis/outage-log';
 import { JobName, JobPayloads, QueueName, WORKER_DEFAULTS } from '../../core/queue/queue.constants';
 import { MemoryConsolidationService } from './memory-consolidation.service';
 import { MemoryExtractionService } from './memory-extraction.service';
@@ -8,6 +9,7 @@ import { MemoryExtractionService } from './memory-extraction.service';
 @Processor(QueueName.MemoryExtraction, WORKER_DEFAULTS)
 export class MemoryExtractionProcessor extends WorkerHost {
   private readonly logger = new Logger(MemoryExtractionProcessor.name);
+  private readonly outage = new OutageLog(this.logger, 'worker');
 
   constructor(
     private readonly extraction: MemoryExtractionService,
@@ -36,6 +38,11 @@ export class MemoryExtractionProcessor extends WorkerHost {
 
   @OnWorkerEvent('error')
   onError(err: Error): void {
-    this.logger.warn(`worker error: ${err.message}`);
+    this.outage.error(err);
+  }
+
+  @OnWorkerEvent('ready')
+  onReady(): void {
+    this.outage.recovered();
   }
 }

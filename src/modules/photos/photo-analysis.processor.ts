@@ -1,6 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
+import { OutageLog } from '../../core/redis/outage-log';
 import { JobName, JobPayloads, QueueName, WORKER_DEFAULTS } from '../../core/queue/queue.constants';
 import { AnalysisOutcome, PhotoAnalysisService } from './photo-analysis.service';
 
@@ -8,6 +9,7 @@ import { AnalysisOutcome, PhotoAnalysisService } from './photo-analysis.service'
 @Processor(QueueName.PhotoAnalysis, WORKER_DEFAULTS)
 export class PhotoAnalysisProcessor extends WorkerHost {
   private readonly logger = new Logger(PhotoAnalysisProcessor.name);
+  private readonly outage = new OutageLog(this.logger, 'worker');
 
   constructor(private readonly analysis: PhotoAnalysisService) {
     super();
@@ -49,7 +51,12 @@ export class PhotoAnalysisProcessor extends WorkerHost {
 
   @OnWorkerEvent('error')
   onError(err: Error): void {
-    this.logger.warn(`worker error: ${err.message}`);
+    this.outage.error(err);
+  }
+
+  @OnWorkerEvent('ready')
+  onReady(): void {
+    this.outage.recovered();
   }
 }
 

@@ -1,15 +1,30 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, OnModuleInit } from '@nestjs/common';
+import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
+import { OutageLog } from '../../core/redis/outage-log';
 import { JobName, JobPayloads, QueueName, WORKER_DEFAULTS } from '../../core/queue/queue.constants';
 import { QueueService } from '../../core/queue/queue.service';
 import { ScheduledMessageDeliveryService } from './scheduled-message-delivery.service';
 
 const SWEEP_EVERY_MS = 60_000;
+const SWEEP_SCHEDULER_ID = 'scheduled-message-sweep';
+/**
+ * How often each worker checks that the sweep is still scheduled. The schedule lives in Redis,
+ * and a Redis that lost its data (flushed, replaced, restored from an old snapshot) lost it too:
+ * without the check no sweep would run again until a worker restarted, and the delayed jobs the
+ * sweep exists to restore would stay lost.
+ */
+const SWEEP_CHECK_EVERY_MS = 10_000;
 
 @Processor(QueueName.ScheduledMessages, WORKER_DEFAULTS)
-export class ScheduledMessagesProcessor extends WorkerHost implements OnModuleInit {
+export class ScheduledMessagesProcessor
+  extends WorkerHost
+  implements OnModuleInit, OnModuleDestroy
+{
   private readonly logger = new Logger(ScheduledMessagesProcessor.name);
+  private readonly outage = new OutageLog(this.logger, 'worker');
+  private sweepCheck?: NodeJS.Timeout;
+  private checking = false;
 
   constructor(
     private readonly delivery: ScheduledMessageDeliveryService,
@@ -20,13 +35,40 @@ export class ScheduledMessagesProcessor extends WorkerHost implements OnModuleIn
 
   /** One sweep schedule for the whole deployment (upserted by every worker: same id). */
   async onModuleInit(): Promise<void> {
+    await this.scheduleSweep();
+    this.sweepCheck = setInterval(() => void this.restoreSweepIfLost(), SWEEP_CHECK_EVERY_MS);
+    this.sweepCheck.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweepCheck);
+  }
+
+  private async scheduleSweep(): Promise<void> {
     await this.queues
       .queue(QueueName.ScheduledMessages)
       .upsertJobScheduler(
-        'scheduled-message-sweep',
+        SWEEP_SCHEDULER_ID,
         { every: SWEEP_EVERY_MS },
         { name: JobName.ScheduledMessageSweep, data: {} },
       );
+  }
+
+  /** A new schedule runs its first sweep at once, which re-enqueues the due messages' jobs. */
+  private async restoreSweepIfLost(): Promise<void> {
+    // During an outage a check waits for Redis; the next ones must not pile up behind it.
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const queue = this.queues.queue(QueueName.ScheduledMessages);
+      if (await queue.getJobScheduler(SWEEP_SCHEDULER_ID)) return;
+      await this.scheduleSweep();
+      this.logger.warn('the scheduled-message sweep was missing from Redis (data lost); restored');
+    } catch (err) {
+      this.logger.warn(`sweep schedule not checked: ${(err as Error).message}`);
+    } finally {
+      this.checking = false;
+    }
   }
 
   async process(job: Job, token?: string): Promise<unknown> {
@@ -54,6 +96,11 @@ export class ScheduledMessagesProcessor extends WorkerHost implements OnModuleIn
 
   @OnWorkerEvent('error')
   onError(err: Error): void {
-    this.logger.warn(`worker error: ${err.message}`);
+    this.outage.error(err);
+  }
+
+  @OnWorkerEvent('ready')
+  onReady(): void {
+    this.outage.recovered();
   }
 }

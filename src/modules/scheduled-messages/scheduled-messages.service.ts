@@ -8,7 +8,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { JobName } from '../../core/queue/queue.constants';
-import { jobIdFor, QueueService } from '../../core/queue/queue.service';
+import { QueueService } from '../../core/queue/queue.service';
 import { EdgeCommandsService } from '../edge/edge-commands.service';
 import { ScheduledMessageStatus } from './entities/scheduled-message.entity';
 
@@ -46,14 +46,19 @@ export class ScheduledMessagesService implements OnModuleInit {
 
   /**
    * The edge acknowledges the `send_message_now` carrying a scheduled message once it has sent
-   * it: that is delivery. Acks land on the API instance holding the agent's socket.
+   * it: that is delivery. Acks land on the API instance holding the agent's socket, and may do so
+   * before the worker that created the command has marked the row `sent` (a fast agent, a busy
+   * worker): `scheduled` counts too, and the worker's later `scheduled → sent` then finds nothing
+   * to change. Only a command created for the row can be acked, so a `scheduled` row acked here
+   * was sent.
    */
   onModuleInit(): void {
     this.edgeCommands.onAck(async (event) => {
       const id = event.command.scheduledMessageId;
       if (!id || !event.final) return;
       await this.dataSource.query(
-        `UPDATE scheduled_messages SET status = $2, updated_at = now() WHERE id = $1 AND status = 'sent'`,
+        `UPDATE scheduled_messages SET status = $2, updated_at = now()
+         WHERE id = $1 AND status IN ('scheduled', 'sent')`,
         [id, event.ok ? 'delivered' : 'failed'],
       );
     });
@@ -95,9 +100,9 @@ export class ScheduledMessagesService implements OnModuleInit {
 
   /** Makes sure a due row has a live job; true when one had to be (re)created. */
   async ensureJob(row: ScheduledMessageRow): Promise<boolean> {
-    const job = await this.job(row.id);
-    if (job && !(await job.isFailed())) return false;
-    if (job) await job.remove();
+    const state = await this.queues.jobState(JobName.ScheduledMessageSend, row.id);
+    if (state !== 'unknown' && state !== 'failed') return false;
+    if (state === 'failed') await this.queues.removeJob(JobName.ScheduledMessageSend, row.id);
     await this.enqueue(row);
     return true;
   }
@@ -124,7 +129,7 @@ export class ScheduledMessagesService implements OnModuleInit {
       [id],
     );
     if (!rows.length) throw await this.notPending(id);
-    await (await this.job(id))?.remove();
+    await this.queues.removeJob(JobName.ScheduledMessageSend, id);
     return this.get(id);
   }
 
@@ -136,7 +141,7 @@ export class ScheduledMessagesService implements OnModuleInit {
       [id, sendAt],
     );
     if (!rows.length) throw await this.notPending(id);
-    await (await this.job(id))?.remove();
+    await this.queues.removeJob(JobName.ScheduledMessageSend, id);
     await this.enqueue(rows[0]);
     return this.get(id);
   }
@@ -154,11 +159,5 @@ export class ScheduledMessagesService implements OnModuleInit {
   private async notPending(id: string): Promise<Error> {
     const row = await this.get(id); // throws 404 when unknown
     return new ConflictException(`Scheduled message ${id} is ${row.status}, no longer pending`);
-  }
-
-  private job(id: string) {
-    return this.queues
-      .queue(this.queues.queueOf(JobName.ScheduledMessageSend))
-      .getJob(jobIdFor(JobName.ScheduledMessageSend, id));
   }
 }
