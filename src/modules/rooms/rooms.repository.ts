@@ -179,11 +179,14 @@ export class RoomsRepository {
          SELECT o.state, false FROM onboarding_sessions o, sender
          WHERE o.user_id = sender.id AND NOT EXISTS (SELECT 1 FROM new_onboarding)
        ), h AS (
+         -- Walks messages_room_recent newest first and stops at the limit; the speakers' names
+         -- are primary-key lookups (a join would hash all users while the table is small).
          SELECT m.direction, m.sender_handle AS "senderHandle", hu.name AS "senderName", m.text,
                 m.created_at
-         FROM r JOIN messages m ON m.room_id = r.id LEFT JOIN users hu ON hu.id = m.sender_user_id
-         WHERE m.status <> 'processing' AND m.text <> ''
-         ORDER BY m.created_at DESC LIMIT $16
+         FROM (SELECT direction, sender_handle, sender_user_id, text, created_at FROM messages
+               WHERE room_id = (SELECT id FROM r) AND status <> 'processing' AND text <> ''
+               ORDER BY created_at DESC LIMIT $16) m
+         LEFT JOIN LATERAL (SELECT name FROM users WHERE id = m.sender_user_id LIMIT 1) hu ON true
        )
        SELECT r.id AS "roomId", r.type AS "roomType", a.id AS "assistantInstanceId",
               (SELECT json_agg(u) FROM u) AS users,

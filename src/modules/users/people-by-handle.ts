@@ -24,8 +24,11 @@ export function peopleByHandleCtes(param: string): string {
     ), people AS (
       SELECT id, handle, name, time_zone FROM new_people
       UNION ALL
+      -- LATERAL ... LIMIT 1 keeps this a primary-key lookup per handle: as a plain join, the
+      -- generic plan (which guesses 10 handles) hashes the whole users table while it is small.
       SELECT u.id, k.handle, u.name, u.time_zone
-        FROM known_handles k JOIN users u ON u.id = k.user_id
+        FROM known_handles k
+        CROSS JOIN LATERAL (SELECT id, name, time_zone FROM users WHERE id = k.user_id LIMIT 1) u
     )`;
 }
 
