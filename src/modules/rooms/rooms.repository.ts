@@ -130,7 +130,12 @@ export class RoomsRepository {
        ), sender AS (
          SELECT id, name, time_zone FROM people WHERE handle = $6
        ), new_room AS (
-         INSERT INTO rooms (chat_guid, type, edge_agent_id) VALUES ($2, $3, $13)
+         -- Attempted only when the room is missing or differs: ON CONFLICT DO UPDATE locks the
+         -- row it meets even when its WHERE is false (a write and a WAL record per message).
+         INSERT INTO rooms (chat_guid, type, edge_agent_id)
+         SELECT $2, $3, $13 WHERE NOT EXISTS (
+           SELECT 1 FROM rooms e WHERE e.chat_guid = $2 AND e.type = $3
+             AND e.edge_agent_id IS NOT DISTINCT FROM COALESCE($13, e.edge_agent_id))
          ON CONFLICT (chat_guid) DO UPDATE
            SET type = EXCLUDED.type, updated_at = now(),
                edge_agent_id = COALESCE(EXCLUDED.edge_agent_id, rooms.edge_agent_id)
@@ -143,6 +148,8 @@ export class RoomsRepository {
          SELECT id, type FROM rooms WHERE chat_guid = $2 AND NOT EXISTS (SELECT 1 FROM new_room)
        ), joined AS (
          INSERT INTO room_participants (room_id, user_id) SELECT DISTINCT r.id, u.id FROM r, u
+         WHERE NOT EXISTS (SELECT 1 FROM room_participants p
+                           WHERE p.room_id = r.id AND p.user_id = u.id AND p.active)
          ON CONFLICT (room_id, user_id) DO UPDATE SET active = true, last_seen_at = now()
            WHERE NOT room_participants.active
          RETURNING user_id
