@@ -1,21 +1,17 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { Processor } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
-import { OutageLog } from '../../core/redis/outage-log';
+import { QueueProcessor } from '../../core/queue/queue-processor';
 import { JobName, JobPayloads, QueueName, WORKER_DEFAULTS } from '../../core/queue/queue.constants';
 import { MemoryConsolidationService } from './memory-consolidation.service';
 import { MemoryExtractionService } from './memory-extraction.service';
 
 @Processor(QueueName.MemoryExtraction, WORKER_DEFAULTS)
-export class MemoryExtractionProcessor extends WorkerHost {
-  private readonly logger = new Logger(MemoryExtractionProcessor.name);
-  private readonly outage = new OutageLog(this.logger, 'worker');
-
+export class MemoryExtractionProcessor extends QueueProcessor {
   constructor(
     private readonly extraction: MemoryExtractionService,
     private readonly consolidation: MemoryConsolidationService,
   ) {
-    super();
+    super(MemoryExtractionProcessor.name);
   }
 
   async process(job: Job): Promise<unknown> {
@@ -29,20 +25,5 @@ export class MemoryExtractionProcessor extends WorkerHost {
       default:
         throw new Error(`no handler for job ${job.name} on ${QueueName.MemoryExtraction}`);
     }
-  }
-
-  @OnWorkerEvent('failed')
-  onFailed(job: Job | undefined, err: Error): void {
-    this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
-  }
-
-  @OnWorkerEvent('error')
-  onError(err: Error): void {
-    this.outage.error(err);
-  }
-
-  @OnWorkerEvent('ready')
-  onReady(): void {
-    this.outage.recovered();
   }
 }

@@ -1,18 +1,14 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { OnWorkerEvent, Processor } from '@nestjs/bullmq';
 import { Job, UnrecoverableError } from 'bullmq';
-import { OutageLog } from '../../core/redis/outage-log';
+import { QueueProcessor } from '../../core/queue/queue-processor';
 import { JobName, JobPayloads, QueueName, WORKER_DEFAULTS } from '../../core/queue/queue.constants';
 import { AnalysisOutcome, PhotoAnalysisService } from './photo-analysis.service';
 
 /** The photo-analysis queue: dispatches on the job name to PhotoAnalysisService. */
 @Processor(QueueName.PhotoAnalysis, WORKER_DEFAULTS)
-export class PhotoAnalysisProcessor extends WorkerHost {
-  private readonly logger = new Logger(PhotoAnalysisProcessor.name);
-  private readonly outage = new OutageLog(this.logger, 'worker');
-
+export class PhotoAnalysisProcessor extends QueueProcessor {
   constructor(private readonly analysis: PhotoAnalysisService) {
-    super();
+    super(PhotoAnalysisProcessor.name);
   }
 
   async process(job: Job): Promise<AnalysisOutcome> {
@@ -35,11 +31,9 @@ export class PhotoAnalysisProcessor extends WorkerHost {
   }
 
   @OnWorkerEvent('failed')
-  onFailed(job: Job | undefined, err: Error): void {
+  override onFailed(job: Job | undefined, err: Error): void {
+    super.onFailed(job, err);
     const attempts = job?.opts.attempts ?? 1;
-    this.logger.warn(
-      `job ${job?.id} failed (attempt ${job?.attemptsMade} of ${attempts}): ${err.message}`,
-    );
     // A job that failed without its handler returning (stalled past maxStalledCount) ends here.
     if (job && job.name === JobName.PhotoAnalyze && job.attemptsMade >= attempts) {
       const { photoId } = job.data as JobPayloads[JobName.PhotoAnalyze];
@@ -47,16 +41,6 @@ export class PhotoAnalysisProcessor extends WorkerHost {
         this.logger.warn(`photo ${photoId}: could not record the failure: ${messageOf(e)}`);
       });
     }
-  }
-
-  @OnWorkerEvent('error')
-  onError(err: Error): void {
-    this.outage.error(err);
-  }
-
-  @OnWorkerEvent('ready')
-  onReady(): void {
-    this.outage.recovered();
   }
 }
 

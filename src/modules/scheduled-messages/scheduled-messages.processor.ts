@@ -1,7 +1,7 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Processor } from '@nestjs/bullmq';
+import { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
-import { OutageLog } from '../../core/redis/outage-log';
+import { QueueProcessor } from '../../core/queue/queue-processor';
 import { JobName, JobPayloads, QueueName, WORKER_DEFAULTS } from '../../core/queue/queue.constants';
 import { QueueService } from '../../core/queue/queue.service';
 import { ScheduledMessageDeliveryService } from './scheduled-message-delivery.service';
@@ -18,11 +18,9 @@ const SWEEP_CHECK_EVERY_MS = 10_000;
 
 @Processor(QueueName.ScheduledMessages, WORKER_DEFAULTS)
 export class ScheduledMessagesProcessor
-  extends WorkerHost
+  extends QueueProcessor
   implements OnModuleInit, OnModuleDestroy
 {
-  private readonly logger = new Logger(ScheduledMessagesProcessor.name);
-  private readonly outage = new OutageLog(this.logger, 'worker');
   private sweepCheck?: NodeJS.Timeout;
   private checking = false;
 
@@ -30,7 +28,7 @@ export class ScheduledMessagesProcessor
     private readonly delivery: ScheduledMessageDeliveryService,
     private readonly queues: QueueService,
   ) {
-    super();
+    super(ScheduledMessagesProcessor.name);
   }
 
   /** One sweep schedule for the whole deployment (upserted by every worker: same id). */
@@ -87,20 +85,5 @@ export class ScheduledMessagesProcessor
       default:
         throw new Error(`no handler for job ${job.name} on ${QueueName.ScheduledMessages}`);
     }
-  }
-
-  @OnWorkerEvent('failed')
-  onFailed(job: Job | undefined, err: Error): void {
-    this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
-  }
-
-  @OnWorkerEvent('error')
-  onError(err: Error): void {
-    this.outage.error(err);
-  }
-
-  @OnWorkerEvent('ready')
-  onReady(): void {
-    this.outage.recovered();
   }
 }
