@@ -2,10 +2,20 @@ import { ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import WebSocket from 'ws';
 import { now, Reply, Request } from './ipc';
+import {
+  cleanups,
+  clearRedisPrefix,
+  createBenchDatabase,
+  describe,
+  fmt,
+  intEnv,
+  runBench,
+  sleep,
+  table,
+} from '../common';
 
 /**
  * `npm run bench:edge`: BENCH_AGENTS (5,000) edge agents connected at once to one server, twice
@@ -54,15 +64,6 @@ const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 const UNICAST_THREAD = '+15550000001';
 const FANOUT_THREAD = '+15550000002';
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const agentId = (i: number) => `bench-agent-${String(i).padStart(5, '0')}`;
 
@@ -108,70 +109,6 @@ function ensureFileDescriptors(): boolean {
 
 // ---------------------------------------------------------------------------------------------
 // Set-up and tear-down (as bench:orchestrator).
-
-const cleanups: { name: string; run: () => Promise<void> }[] = [];
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { name, run } of cleanups.reverse()) {
-      try {
-        await run();
-      } catch (err) {
-        process.stderr.write(`cleanup (${name}) failed: ${describe(err)}\n`);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-async function withAdmin<T>(serverUrl: string, run: (client: Client) => Promise<T>): Promise<T> {
-  const admin = new URL(serverUrl);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createBenchDatabase(): Promise<string> {
-  const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `archety_bench_${process.pid}`;
-  await withAdmin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  await withAdmin(server, (c) => c.query(`CREATE DATABASE ${name}`));
-  cleanups.push({
-    name: `drop database ${name}`,
-    run: async () => {
-      await withAdmin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    },
-  });
-  benchDbName = name;
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 interface Server {
   name: string;
@@ -691,19 +628,7 @@ function pct(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || !Number.isFinite(n)
-    ? 'n/a'
-    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mib = (bytes: number) => fmt(bytes / 1024 / 1024, 1);
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows
-    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))))
-    .map((r) => `  ${r.join('   ')}`)
-    .join('\n');
-}
 
 function perConnKiB(m: Measured, key: keyof Memory): number {
   return (m.after[key] - m.before[key]) / AGENTS / 1024;
@@ -864,7 +789,8 @@ async function main(): Promise<void> {
   await floorServer.stop();
 
   // 2. The API.
-  const databaseUrl = await createBenchDatabase();
+  const { url: databaseUrl, name: benchDb } = await createBenchDatabase('edge');
+  benchDbName = benchDb;
   const dataDir = mkdtempSync(join(tmpdir(), 'archety-bench-edge-'));
   cleanups.push({ name: 'remove data dir', run: async () => rmSync(dataDir, { recursive: true }) });
   cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisUrl, redisPrefix) });
@@ -914,27 +840,4 @@ async function main(): Promise<void> {
   report(floor, api);
 }
 
-if (ensureFileDescriptors()) {
-  let interrupted = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      interrupted = true;
-      process.stderr.write(`${signal}: cleaning up\n`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  main()
-    .then(
-      () => 0,
-      (err: unknown) => {
-        process.stderr.write(
-          `bench:edge failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-        );
-        return 1;
-      },
-    )
-    .then(async (code) => {
-      await cleanup();
-      if (!interrupted) process.exit(code);
-    });
-}
+if (ensureFileDescriptors()) runBench('bench:edge', main);

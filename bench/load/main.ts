@@ -6,10 +6,20 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { QueueName } from '../../src/core/queue/queue.constants';
 import { cpuBetween, cpuSnapshot, rssKiB } from './procfs';
+import {
+  cleanups,
+  clearRedisPrefix,
+  createBenchDatabase,
+  fmt,
+  intEnv,
+  percentile,
+  runBench,
+  sleep,
+  table,
+} from '../common';
 
 /**
  * `npm run bench:load`: the scale-out shape under a steady load. Two API processes
@@ -61,97 +71,8 @@ const RELAY_SECRET = 'bench-load-relay-secret-0123456789abcdef';
 const EDGE_SECRET = 'bench-load-edge-secret-0123456789abcdef';
 const JWT_SECRET = 'bench-load-jwt-secret-0123456789abcdef0123456789';
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min)
-    throw new Error(`${name} must be an integer ≥ ${min}`);
-  return value;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || !Number.isFinite(n)
-    ? 'n/a'
-    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (!sorted.length) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows
-    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))))
-    .map((r) => `  ${r.join('   ')}`)
-    .join('\n');
-}
-
 // ---------------------------------------------------------------------------------------------
 // Set-up and tear-down (the habits of the other benches).
-
-const cleanups: { name: string; run: () => Promise<void> }[] = [];
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { name, run } of cleanups.reverse()) {
-      try {
-        await run();
-      } catch (err) {
-        process.stderr.write(`cleanup (${name}) failed: ${describe(err)}\n`);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-async function withAdmin<T>(serverUrl: string, run: (client: Client) => Promise<T>): Promise<T> {
-  const admin = new URL(serverUrl);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createBenchDatabase(): Promise<string> {
-  const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `archety_bench_load_${process.pid}`;
-  await withAdmin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  await withAdmin(server, (c) => c.query(`CREATE DATABASE ${name}`));
-  cleanups.push({
-    name: `drop database ${name}`,
-    run: async () => {
-      await withAdmin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    },
-  });
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -499,7 +420,7 @@ async function main(): Promise<boolean> {
       (baseline !== undefined && baseline > 20 ? ' (something else is running)' : ''),
   );
 
-  const databaseUrl = await createBenchDatabase();
+  const { url: databaseUrl } = await createBenchDatabase('load');
   const dataDir = mkdtempSync(join(tmpdir(), 'archety-bench-load-'));
   cleanups.push({
     name: 'remove data dir',
@@ -888,28 +809,4 @@ async function main(): Promise<boolean> {
   return verdicts.every(([, met]) => met);
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    stopping = true;
-    process.stderr.write(`${signal}: cleaning up\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(
-    (ok) => (ok ? 0 : 1),
-    (err: unknown) => {
-      process.stderr.write(
-        `bench:load failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    stopping = true;
-    await cleanup();
-    if (!interrupted) process.exit(code);
-  });
+runBench('bench:load', main, () => (stopping = true));

@@ -3,10 +3,19 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { FakeOpenAI, startFakeOpenAI } from '../../test/fake-openai/fake-openai.server';
 import type { ApiStats } from './api';
+import {
+  cleanups,
+  clearRedisPrefix,
+  createBenchDatabase,
+  fmt,
+  intEnv,
+  runBench,
+  sleep,
+  table,
+} from '../common';
 
 /**
  * `npm run bench:orchestrator`: the API (a child process, bench/orchestrator/api.ts) against real
@@ -63,14 +72,6 @@ const ROUTES: Route[] = [
     expect: (b) => b.includes('"should_respond":true') && b.includes('Fake reply to:'),
   },
 ];
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Requests: the relay contract, distinct per request.
@@ -238,69 +239,6 @@ function cpuSplit(a: CpuSnapshot, b: CpuSnapshot): CpuSplit {
 // ---------------------------------------------------------------------------------------------
 // Set-up and tear-down.
 
-const cleanups: { name: string; run: () => Promise<void> }[] = [];
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { name, run } of cleanups.reverse()) {
-      try {
-        await run();
-      } catch (err) {
-        process.stderr.write(`cleanup (${name}) failed: ${describe(err)}\n`);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-async function withAdmin<T>(serverUrl: string, run: (client: Client) => Promise<T>): Promise<T> {
-  const admin = new URL(serverUrl);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createBenchDatabase(): Promise<string> {
-  const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `archety_bench_${process.pid}`;
-  await withAdmin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  await withAdmin(server, (c) => c.query(`CREATE DATABASE ${name}`));
-  cleanups.push({
-    name: `drop database ${name}`,
-    run: async () => {
-      await withAdmin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    },
-  });
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 function startApi(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(join(__dirname, 'api.js'), [], {
     env,
@@ -363,8 +301,6 @@ async function machineBaseline(): Promise<number | undefined> {
   return cpuSplit(a, snapshot(undefined)).machineBusy;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** One request per route before any load: a broken route fails in a second, not a minute. */
 async function smokeTest(baseUrl: string): Promise<void> {
   for (const route of ROUTES) {
@@ -398,19 +334,6 @@ interface Measured {
   cpu: CpuSplit;
   api: ApiStats;
   llmCalls: number;
-}
-
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || !Number.isFinite(n)
-    ? 'n/a'
-    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows
-    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))))
-    .map((r) => `  ${r.join('   ')}`)
-    .join('\n');
 }
 
 function report(results: Measured[]): boolean {
@@ -563,7 +486,7 @@ async function main(): Promise<boolean> {
     );
   }
 
-  const databaseUrl = await createBenchDatabase();
+  const { url: databaseUrl } = await createBenchDatabase('orchestrator');
   const dataDir = mkdtempSync(join(tmpdir(), 'archety-bench-'));
   cleanups.push({ name: 'remove data dir', run: async () => rmSync(dataDir, { recursive: true }) });
   cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisUrl, redisPrefix) });
@@ -687,26 +610,4 @@ async function main(): Promise<boolean> {
   return report(results);
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    process.stderr.write(`${signal}: cleaning up\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(
-    (ok) => (ok ? 0 : 1),
-    (err: unknown) => {
-      process.stderr.write(
-        `bench:orchestrator failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    await cleanup();
-    if (!interrupted) process.exit(code);
-  });
+runBench('bench:orchestrator', main, () => (stoppingApi = true));

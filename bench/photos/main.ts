@@ -3,13 +3,22 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import {
   FakeChatBody,
   FakeOpenAI,
   startFakeOpenAI,
 } from '../../test/fake-openai/fake-openai.server';
+import {
+  cleanups,
+  clearRedisPrefix,
+  createBenchDatabase,
+  fmt,
+  intEnv,
+  percentile,
+  runBench,
+  sleep,
+} from '../common';
 
 /**
  * `npm run bench:photos`: BENCH_UPLOADS (200) distinct JPEGs of BENCH_PHOTO_BYTES (1 MiB) sent
@@ -36,27 +45,6 @@ const EDGE_SECRET = 'bench-edge-secret-0123456789abcdef';
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 const AGENT_ID = 'bench-agent';
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min)
-    throw new Error(`${name} must be an integer ≥ ${min}`);
-  return value;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || !Number.isFinite(n)
-    ? 'n/a'
-    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
-}
-
 // ---------------------------------------------------------------------------------------------
 // Photos: one 1 MiB JPEG-by-its-header template; every upload stamps its own bytes into it.
 
@@ -81,69 +69,6 @@ function senderOf(n: number): string {
 
 // ---------------------------------------------------------------------------------------------
 // Set-up and tear-down (the same habits as bench/orchestrator).
-
-const cleanups: { name: string; run: () => Promise<void> }[] = [];
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { name, run } of cleanups.reverse()) {
-      try {
-        await run();
-      } catch (err) {
-        process.stderr.write(`cleanup (${name}) failed: ${describe(err)}\n`);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-async function withAdmin<T>(serverUrl: string, run: (client: Client) => Promise<T>): Promise<T> {
-  const admin = new URL(serverUrl);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createBenchDatabase(): Promise<string> {
-  const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `archety_bench_photos_${process.pid}`;
-  await withAdmin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  await withAdmin(server, (c) => c.query(`CREATE DATABASE ${name}`));
-  cleanups.push({
-    name: `drop database ${name}`,
-    run: async () => {
-      await withAdmin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    },
-  });
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 let stopping = false;
 
@@ -270,7 +195,7 @@ async function main(): Promise<boolean> {
   );
   log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'})`);
 
-  const databaseUrl = await createBenchDatabase();
+  const { url: databaseUrl } = await createBenchDatabase('photos');
   const dataDir = mkdtempSync(join(tmpdir(), 'archety-bench-photos-'));
   const storageDir = join(dataDir, 'photos');
   cleanups.push({ name: 'remove data dir', run: async () => rmSync(dataDir, { recursive: true }) });
@@ -413,26 +338,4 @@ async function main(): Promise<boolean> {
   return problems.length === 0 && tempLeft === 0;
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    process.stderr.write(`${signal}: cleaning up\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(
-    (ok) => (ok ? 0 : 1),
-    (err: unknown) => {
-      process.stderr.write(
-        `bench:photos failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    await cleanup();
-    if (!interrupted) process.exit(code);
-  });
+runBench('bench:photos', main, () => (stopping = true));
