@@ -1,14 +1,8 @@
-import { FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { FakeOpenAI } from './fake-openai/fake-openai.server';
+import { TestDatabase } from './helpers/database';
 import { query, turnTableCounts } from './helpers/db-query';
 import { edgeToken } from './helpers/signing';
-import {
-  clearRedisPrefix,
-  newRedisPrefix,
-  RunningApi,
-  startApi,
-  testConfig,
-} from './helpers/test-app';
+import { newRedisPrefix, RunningApi, startTestSystem, TestSystem } from './helpers/test-app';
 
 const EDGE_SECRET = 'edge-secret-for-edge-message-e2e';
 
@@ -29,6 +23,7 @@ function edgeBody(overrides: Record<string, unknown> = {}) {
 }
 
 describe('POST /edge/message (the real edge client’s contract)', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
@@ -36,21 +31,12 @@ describe('POST /edge/message (the real edge client’s contract)', () => {
   const headers = { authorization: `Bearer ${EDGE_SECRET}`, 'x-edge-agent-id': 'luna1' };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
-    api = await startApi(
-      testConfig(
-        { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
-        { EDGE_SECRET },
-      ),
-    );
+    sys = await startTestSystem({ prefix, overrides: { EDGE_SECRET } });
+    ({ db, fake, api } = sys);
   });
 
   afterAll(async () => {
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
   });
 
   beforeEach(() => fake.reset());

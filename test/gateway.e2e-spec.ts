@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { FakeOpenAI } from './fake-openai/fake-openai.server';
+import { TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
-import {
-  clearRedisPrefix,
-  newRedisPrefix,
-  RunningApi,
-  startApi,
-  testConfig,
-} from './helpers/test-app';
+import { newRedisPrefix, RunningApi, startTestSystem, TestSystem } from './helpers/test-app';
 
 const ADMIN_KEY = 'admin-key-for-gateway-e2e-0123456789abcdef';
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -25,27 +19,19 @@ interface Client {
 }
 
 describe('Gateway /v1 (real app, Postgres, Redis, fake OpenAI)', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
   const prefix = newRedisPrefix();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
-    api = await startApi(
-      testConfig(
-        { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
-        { ADMIN_API_KEY: ADMIN_KEY },
-      ),
-    );
+    sys = await startTestSystem({ prefix, overrides: { ADMIN_API_KEY: ADMIN_KEY } });
+    ({ db, fake, api } = sys);
   });
 
   afterAll(async () => {
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
   });
 
   beforeEach(() => fake.reset());

@@ -1,34 +1,22 @@
 import { LlmClient } from '../src/core/llm/llm.client';
 import { LlmError } from '../src/core/llm/llm.errors';
-import { FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
-import { createTestDatabase, TestDatabase } from './helpers/database';
-import {
-  clearRedisPrefix,
-  newRedisPrefix,
-  RunningApi,
-  startApi,
-  testConfig,
-} from './helpers/test-app';
+import { FakeOpenAI } from './fake-openai/fake-openai.server';
+
+import { newRedisPrefix, RunningApi, startTestSystem, TestSystem } from './helpers/test-app';
 
 describe('the app reaches the LLM through the openai SDK (fake OpenAI server over HTTP)', () => {
-  let db: TestDatabase;
+  let sys: TestSystem;
   let fake: FakeOpenAI;
   let api: RunningApi;
   const prefix = newRedisPrefix();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
-    api = await startApi(
-      testConfig({ databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url }),
-    );
+    sys = await startTestSystem({ prefix });
+    ({ fake, api } = sys);
   });
 
   afterAll(async () => {
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
   });
 
   beforeEach(() => fake.reset());

@@ -3,16 +3,15 @@ import { QueueName } from '../src/core/queue/queue.constants';
 import { MemoryConsolidationService } from '../src/modules/memory/memory-consolidation.service';
 import { MemoryExtractionService } from '../src/modules/memory/memory-extraction.service';
 import { MemoryService } from '../src/modules/memory/memory.service';
-import { FakeChatBody, FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { FakeChatBody, FakeOpenAI } from './fake-openai/fake-openai.server';
+import { TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
 import {
-  clearRedisPrefix,
   newRedisPrefix,
   RunningApi,
-  startApi,
   startWorker,
-  testConfig,
+  startTestSystem,
+  TestSystem,
 } from './helpers/test-app';
 import { waitUntil } from './helpers/wait';
 
@@ -22,6 +21,7 @@ const auth = { authorization: `Bearer ${RELAY_SECRET}` };
 type Fact = { about: string; type: string; content: string; confidence?: number };
 
 describe('memories: extracted by the worker, deduplicated, attributed, used in replies', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
@@ -31,22 +31,17 @@ describe('memories: extracted by the worker, deduplicated, attributed, used in r
   const facts = new Map<string, Fact[]>();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
-    const config = testConfig(
-      { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
-      { RELAY_WEBHOOK_SECRET: RELAY_SECRET },
-    );
-    api = await startApi(config);
-    worker = await startWorker(config);
+    sys = await startTestSystem({
+      prefix,
+      overrides: { RELAY_WEBHOOK_SECRET: RELAY_SECRET },
+      worker: true,
+    });
+    ({ db, fake, api } = sys);
+    worker = sys.worker!;
   });
 
   afterAll(async () => {
-    await worker?.app.close();
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
   });
 
   beforeEach(() => {

@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { QueueService } from '../src/core/queue/queue.service';
 import { QueueName } from '../src/core/queue/queue.constants';
-import { FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { FakeOpenAI } from './fake-openai/fake-openai.server';
+import { TestDatabase } from './helpers/database';
 import { query, turnTableCounts } from './helpers/db-query';
 import { signBody } from './helpers/signing';
-import {
-  clearRedisPrefix,
-  newRedisPrefix,
-  RunningApi,
-  startApi,
-  testConfig,
-} from './helpers/test-app';
+import { newRedisPrefix, RunningApi, startTestSystem, TestSystem } from './helpers/test-app';
 
 const RELAY_SECRET = 'relay-secret-orchestrator-e2e';
 const auth = { authorization: `Bearer ${RELAY_SECRET}` };
@@ -37,27 +31,22 @@ function message(
 }
 
 describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
   const prefix = newRedisPrefix();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
-    api = await startApi(
-      testConfig(
-        { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
-        { RELAY_WEBHOOK_SECRET: RELAY_SECRET, RATE_LIMIT_ORCHESTRATOR_PER_MIN: '60' },
-      ),
-    );
+    sys = await startTestSystem({
+      prefix,
+      overrides: { RELAY_WEBHOOK_SECRET: RELAY_SECRET, RATE_LIMIT_ORCHESTRATOR_PER_MIN: '60' },
+    });
+    ({ db, fake, api } = sys);
   });
 
   afterAll(async () => {
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
   });
 
   beforeEach(() => fake.reset());

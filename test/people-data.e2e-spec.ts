@@ -2,18 +2,11 @@ import { HttpResult } from './helpers/http';
 import { JobName, QueueName } from '../src/core/queue/queue.constants';
 import { jobIdFor, QueueService } from '../src/core/queue/queue.service';
 import { jpeg } from './fixtures/images';
-import { FakeChatBody, FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { FakeChatBody, FakeOpenAI } from './fake-openai/fake-openai.server';
+import { TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
 import { codeFor, cookieHeader, newPhone, signIn, SignedIn } from './helpers/people';
-import {
-  clearRedisPrefix,
-  newRedisPrefix,
-  RunningApi,
-  startApi,
-  startWorker,
-  testConfig,
-} from './helpers/test-app';
+import { newRedisPrefix, RunningApi, startTestSystem, TestSystem } from './helpers/test-app';
 import { waitUntil } from './helpers/wait';
 
 const RELAY_SECRET = 'relay-secret-people-data-e2e';
@@ -45,32 +38,26 @@ interface Profile {
 }
 
 describe('People: onboarding, traits, linked handles, export (real API + worker, fake LLM)', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
   const prefix = newRedisPrefix();
   const extractions = new Map<string, Extraction>();
   /** The extraction inputs the fake received, by message text. */
   const extractionInputs = new Map<string, string>();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
-    const config = testConfig(
-      { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
-      { RELAY_WEBHOOK_SECRET: RELAY_SECRET },
-    );
-    api = await startApi(config);
-    worker = await startWorker(config);
+    sys = await startTestSystem({
+      prefix,
+      overrides: { RELAY_WEBHOOK_SECRET: RELAY_SECRET },
+      worker: true,
+    });
+    ({ db, fake, api } = sys);
   });
 
   afterAll(async () => {
-    await worker?.app.close();
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
   });
 
   beforeEach(() => {

@@ -7,17 +7,11 @@ import { jobIdFor, QueueService } from '../src/core/queue/queue.service';
 import { PERSON_REFERENCES } from '../src/modules/people/person-data.repository';
 import { keyFor } from '../src/modules/photos/photo-storage';
 import { jpeg } from './fixtures/images';
-import { FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { FakeOpenAI } from './fake-openai/fake-openai.server';
+import { TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
 import { codeFor, cookieHeader, csrfHeaders, newPhone, setCookies, signIn } from './helpers/people';
-import {
-  clearRedisPrefix,
-  newRedisPrefix,
-  RunningApi,
-  startApi,
-  testConfig,
-} from './helpers/test-app';
+import { newRedisPrefix, RunningApi, startTestSystem, TestSystem } from './helpers/test-app';
 
 const RELAY_SECRET = 'relay-secret-people-erasure-e2e';
 const EDGE_SECRET = 'edge-secret-people-erasure-e2e';
@@ -30,6 +24,7 @@ const admin = { authorization: `Bearer ${ADMIN_KEY}` };
  * photo analysis, the delayed scheduled send) is still in Redis when they ask to be forgotten.
  */
 describe('People: erasure leaves nothing of the person (real API, Postgres, Redis, files)', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
@@ -38,30 +33,24 @@ describe('People: erasure leaves nothing of the person (real API, Postgres, Redi
   const prefix = newRedisPrefix();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
     storageDir = mkdtempSync(join(tmpdir(), 'archety-erasure-e2e-'));
-    api = await startApi(
-      testConfig(
-        { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
-        {
-          RELAY_WEBHOOK_SECRET: RELAY_SECRET,
-          EDGE_SECRET,
-          ADMIN_API_KEY: ADMIN_KEY,
-          HMAC_MODE: 'off',
-          PHOTO_STORAGE_DIR: storageDir,
-        },
-      ),
-    );
+    sys = await startTestSystem({
+      prefix,
+      overrides: {
+        RELAY_WEBHOOK_SECRET: RELAY_SECRET,
+        EDGE_SECRET,
+        ADMIN_API_KEY: ADMIN_KEY,
+        HMAC_MODE: 'off',
+        PHOTO_STORAGE_DIR: storageDir,
+      },
+    });
+    ({ db, fake, api } = sys);
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   });
 
   afterAll(async () => {
     redis?.disconnect();
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
     if (storageDir) rmSync(storageDir, { recursive: true, force: true });
   });
 

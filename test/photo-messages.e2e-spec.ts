@@ -1,15 +1,8 @@
-import { FakeChatBody, FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
+import { FakeChatBody, FakeOpenAI } from './fake-openai/fake-openai.server';
 import { jpeg } from './fixtures/images';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
-import {
-  clearRedisPrefix,
-  newRedisPrefix,
-  RunningApi,
-  startApi,
-  startWorker,
-  testConfig,
-} from './helpers/test-app';
+import { newRedisPrefix, RunningApi, startTestSystem, TestSystem } from './helpers/test-app';
 
 const EDGE_SECRET = 'edge-secret-photo-messages';
 const ANALYSIS = {
@@ -26,22 +19,20 @@ const isVision = (body: FakeChatBody) =>
   );
 
 describe('photo messages: the reply knows what the photo shows', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
   const prefix = newRedisPrefix();
   let visionDelayMs = 0;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
-    const config = testConfig(
-      { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
-      { EDGE_SECRET, PHOTO_ANALYSIS_WAIT_MS: '5000' },
-    );
-    api = await startApi(config);
-    worker = await startWorker(config);
+    sys = await startTestSystem({
+      prefix,
+      overrides: { EDGE_SECRET, PHOTO_ANALYSIS_WAIT_MS: '5000' },
+      worker: true,
+    });
+    ({ db, fake, api } = sys);
     fake.respondWith((body) => {
       if (isVision(body)) return { content: JSON.stringify(ANALYSIS), delayMs: visionDelayMs };
       if (body.response_format?.type === 'json_object') return { content: '{"facts": []}' };
@@ -50,11 +41,7 @@ describe('photo messages: the reply knows what the photo shows', () => {
   });
 
   afterAll(async () => {
-    await worker?.app.close();
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
   });
 
   const headers = { authorization: `Bearer ${EDGE_SECRET}`, 'x-edge-agent-id': 'luna3' };

@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { JobName, QueueName } from '../src/core/queue/queue.constants';
 import { QueueService } from '../src/core/queue/queue.service';
 import { PhotosService } from '../src/modules/photos/photos.service';
-import { FakeChatBody, FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
+import { FakeChatBody, FakeOpenAI } from './fake-openai/fake-openai.server';
 import {
   gif,
   heic,
@@ -18,17 +18,10 @@ import {
   textPretendingToBeJpeg,
   webp,
 } from './fixtures/images';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
 import { edgeToken } from './helpers/signing';
-import {
-  clearRedisPrefix,
-  newRedisPrefix,
-  RunningApi,
-  startApi,
-  startWorker,
-  testConfig,
-} from './helpers/test-app';
+import { newRedisPrefix, RunningApi, startTestSystem, TestSystem } from './helpers/test-app';
 import { waitUntil } from './helpers/wait';
 
 const RELAY_SECRET = 'relay-secret-photos-e2e';
@@ -82,10 +75,10 @@ function sha256(bytes: Buffer): string {
 }
 
 describe('photos (real API + worker, Postgres, Redis, fake vision model)', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
   let storageDir: string;
   let queue: Queue;
   const prefix = newRedisPrefix();
@@ -93,31 +86,24 @@ describe('photos (real API + worker, Postgres, Redis, fake vision model)', () =>
   const analysisFor = new Map<string, Analysis | string>();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
     storageDir = mkdtempSync(join(tmpdir(), 'archety-photos-e2e-'));
-    const config = testConfig(
-      { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
-      {
-        APP_ROLE: 'api',
+    sys = await startTestSystem({
+      prefix,
+      overrides: {
         RELAY_WEBHOOK_SECRET: RELAY_SECRET,
         EDGE_SECRET,
         ADMIN_API_KEY: ADMIN_KEY,
         PHOTO_STORAGE_DIR: storageDir,
         PHOTO_MAX_BYTES: String(MAX_BYTES),
       },
-    );
-    api = await startApi(config);
-    worker = await startWorker(config);
+      worker: true,
+    });
+    ({ db, fake, api } = sys);
     queue = api.app.get(QueueService).queue(QueueName.PhotoAnalysis);
   });
 
   afterAll(async () => {
-    await worker?.app.close();
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
     if (storageDir) rmSync(storageDir, { recursive: true, force: true });
   });
 

@@ -3,16 +3,15 @@ import { QueueService } from '../src/core/queue/queue.service';
 import { QueueName } from '../src/core/queue/queue.constants';
 import { EdgeCommandsService } from '../src/modules/edge/edge-commands.service';
 import { ScheduledMessageDeliveryService } from '../src/modules/scheduled-messages/scheduled-message-delivery.service';
-import { FakeChatBody, FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.server';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { FakeChatBody, FakeOpenAI } from './fake-openai/fake-openai.server';
+import { TestDatabase } from './helpers/database';
 import { query } from './helpers/db-query';
 import {
-  clearRedisPrefix,
   newRedisPrefix,
   RunningApi,
-  startApi,
   startWorker,
-  testConfig,
+  startTestSystem,
+  TestSystem,
 } from './helpers/test-app';
 import { waitUntil } from './helpers/wait';
 
@@ -48,6 +47,7 @@ async function connectAgent(url: string, agentId: string) {
 }
 
 describe('scheduled messages and the edge reply channel (API + worker + real ws agent)', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let fake: FakeOpenAI;
   let api: RunningApi;
@@ -57,24 +57,19 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
   const chat = '+15554440001';
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await startFakeOpenAI();
-    const config = testConfig(
-      { databaseUrl: db.url, redisPrefix: prefix, openaiBaseUrl: fake.url },
-      { EDGE_SECRET, ADMIN_API_KEY, EDGE_REPLY_DEADLINE_MS: '400' },
-    );
-    api = await startApi(config);
-    worker = await startWorker(config);
+    sys = await startTestSystem({
+      prefix,
+      overrides: { EDGE_SECRET, ADMIN_API_KEY, EDGE_REPLY_DEADLINE_MS: '400' },
+      worker: true,
+    });
+    ({ db, fake, api } = sys);
+    worker = sys.worker!;
     agent = await connectAgent(api.url, AGENT);
   });
 
   afterAll(async () => {
     agent?.socket.close();
-    await worker?.app.close();
-    await api?.close();
-    await fake?.close();
-    await clearRedisPrefix(prefix);
-    await db?.drop();
+    await sys?.close();
   });
 
   beforeEach(() => fake.reset());

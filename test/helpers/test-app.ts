@@ -7,6 +7,8 @@ import { createApiApp, createWorkerContext } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/core/config/app-config';
 import { REDACTED_PATHS } from '../../src/core/logging/logger';
 import { createSecretScrubber } from '../../src/core/logging/secret-scrubber';
+import { FakeOpenAI, startFakeOpenAI } from '../fake-openai/fake-openai.server';
+import { createTestDatabase, TestDatabase } from './database';
 import { HttpInit, httpRequest, HttpResult } from './http';
 
 /** A fixed, long JWT secret for tests (production requires one; development generates one). */
@@ -128,5 +130,54 @@ export async function clearRedisPrefix(prefix: string): Promise<void> {
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+/** A test file's system: its database, the fake OpenAI server, the API and, when asked, a worker. */
+export interface TestSystem {
+  db: TestDatabase;
+  fake: FakeOpenAI;
+  config: AppConfig;
+  api: RunningApi;
+  worker: RunningWorker | undefined;
+  /** Stops what started and removes the database and the Redis keys, in that order. */
+  close(): Promise<void>;
+}
+
+export type RunningWorker = Awaited<ReturnType<typeof startWorker>>;
+
+/**
+ * The `beforeAll` of most e2e files in one call: a fresh database, the fake OpenAI server, the
+ * API (and a worker with the same configuration) on the file's Redis prefix. A start that fails
+ * half-way cleans up what it started.
+ */
+export async function startTestSystem(options: {
+  prefix: string;
+  overrides?: Record<string, string | undefined>;
+  worker?: boolean;
+}): Promise<TestSystem> {
+  const started: Partial<TestSystem> = {};
+  const close = async () => {
+    await started.worker?.app.close();
+    await started.api?.close();
+    await started.fake?.close();
+    await clearRedisPrefix(options.prefix);
+    await started.db?.drop();
+  };
+  try {
+    started.db = await createTestDatabase();
+    started.fake = await startFakeOpenAI();
+    const env = {
+      databaseUrl: started.db.url,
+      redisPrefix: options.prefix,
+      openaiBaseUrl: started.fake.url,
+    };
+    started.config = testConfig(env, options.overrides);
+    started.api = await startApi(started.config);
+    if (options.worker) started.worker = await startWorker(started.config);
+    return { ...(started as TestSystem), close };
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
   }
 }
