@@ -188,6 +188,16 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
         { handle: c, active: false },
       ].sort((x, y) => x.handle.localeCompare(y.handle)),
     );
+
+    // Back in the list, back in the room.
+    const rejoined = await post(group('c is back', { participants: [a, b, c] }));
+    expect(rejoined.body).toMatchObject({ metadata: { participants_count: 3 } });
+    const after = await query<{ n: number }>(
+      db.url,
+      `SELECT count(*)::int AS n FROM room_participants p JOIN rooms r ON r.id = p.room_id WHERE r.chat_guid = $1 AND p.active`,
+      [`imessage:${chat}`],
+    );
+    expect(after[0].n).toBe(3);
   });
 
   it('first messages arriving together in a new group make one room with everyone in it', async () => {

@@ -147,15 +147,19 @@ export class RoomsRepository {
          UNION ALL
          SELECT id, type FROM rooms WHERE chat_guid = $2 AND NOT EXISTS (SELECT 1 FROM new_room)
        ), joined AS (
+         -- The membership checks are written as a scalar subquery and an equality with one
+         -- room id so that they stay primary-key lookups: as NOT EXISTS / a join, the generic
+         -- plan hashes the whole room_participants table (every room's members) per message.
          INSERT INTO room_participants (room_id, user_id) SELECT DISTINCT r.id, u.id FROM r, u
-         WHERE NOT EXISTS (SELECT 1 FROM room_participants p
-                           WHERE p.room_id = r.id AND p.user_id = u.id AND p.active)
+         WHERE (SELECT p.active FROM room_participants p
+                WHERE p.room_id = r.id AND p.user_id = u.id LIMIT 1) IS NOT TRUE
          ON CONFLICT (room_id, user_id) DO UPDATE SET active = true, last_seen_at = now()
            WHERE NOT room_participants.active
          RETURNING user_id
        ), gone AS (
-         UPDATE room_participants rp SET active = false FROM r
-         WHERE $5 AND rp.room_id = r.id AND rp.active AND rp.user_id NOT IN (SELECT id FROM u)
+         UPDATE room_participants rp SET active = false
+         WHERE $5 AND rp.room_id = (SELECT id FROM r) AND rp.active
+           AND rp.user_id <> ALL (ARRAY(SELECT id FROM u))
          RETURNING 1
        ), new_instance AS (
          INSERT INTO assistant_instances (room_id, persona_id) SELECT r.id, $4 FROM r
