@@ -334,6 +334,8 @@ interface Measured {
   cpu: CpuSplit;
   api: ApiStats;
   llmCalls: number;
+  /** WAL flushes (fsyncs) by the whole Postgres server while measured. */
+  walSyncs: number;
 }
 
 function report(results: Measured[]): boolean {
@@ -392,6 +394,7 @@ function report(results: Measured[]): boolean {
         'queued for a pool client',
         'SQL / request',
         'Redis / request',
+        'WAL flushes / request',
       ],
       ...results.map((m) => [
         m.route.name,
@@ -400,6 +403,7 @@ function report(results: Measured[]): boolean {
         fmt(m.api.poolWaiting, 1),
         fmt(m.api.sqlQueries / Math.max(m.ok, 1), 1),
         fmt(m.api.redisCommands / Math.max(m.ok, 1), 1),
+        fmt(m.walSyncs / Math.max(m.ok, 1), 2),
       ]),
     ]),
   );
@@ -533,6 +537,13 @@ async function main(): Promise<boolean> {
 
   await smokeTest(url);
 
+  // pg_stat_wal is server-wide: a quiet server's flushes are this run's.
+  const stats = new Client({ connectionString: databaseUrl });
+  await stats.connect();
+  cleanups.push({ name: 'close the stats connection', run: () => stats.end() });
+  const walSyncs = async () =>
+    Number((await stats.query<{ n: string }>(`SELECT wal_sync AS n FROM pg_stat_wal`)).rows[0].n);
+
   const results: Measured[] = [];
   for (const route of ROUTES) {
     if (route.path === '/orchestrator/message') {
@@ -554,11 +565,13 @@ async function main(): Promise<boolean> {
     const llmBefore = llmCalls;
     if (PROFILE_DIR) await ask(child, { type: 'profile-start' }, 'profile-started');
     await apiStats(child); // resets the child's counters
+    const walBefore = await walSyncs();
     const before = snapshot(child.pid);
     const { result, unexpected, samples } = await runPhase(url, route, {
       seconds: DURATION_S,
     });
     const after = snapshot(child.pid);
+    const walAfter = await walSyncs();
     const api = await apiStats(child);
     if (PROFILE_DIR) {
       const file = join(PROFILE_DIR, `${route.name.replace(/\W+/g, '-')}.cpuprofile`);
@@ -585,6 +598,7 @@ async function main(): Promise<boolean> {
       cpu: cpuSplit(before, after),
       api,
       llmCalls: llmCalls - llmBefore,
+      walSyncs: walAfter - walBefore,
     });
     log(
       `  ${fmt(result.requests.average)} req/s, p50 ${fmt(result.latency.p50)} ms, p99 ${fmt(result.latency.p99)} ms`,
@@ -594,14 +608,11 @@ async function main(): Promise<boolean> {
     await sleep(Math.min(15_000, Math.max(1000, 3 * result.latency.p99)));
   }
   // How many of the messages rows' updates (an inbound turn marked answered) stayed on their page.
-  const stats = new Client({ connectionString: databaseUrl });
-  await stats.connect();
   const [hot] = (
     await stats.query<{ upd: string; hot: string }>(
       `SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'messages'`,
     )
   ).rows;
-  await stats.end();
   if (hot) {
     log(
       `messages updates: ${fmt(Number(hot.upd))}, of which HOT ${fmt((100 * Number(hot.hot)) / Math.max(1, Number(hot.upd)))} %`,

@@ -176,7 +176,13 @@ export class RoomsRepository {
          SELECT r.id, a.id, 'inbound', (SELECT id FROM sender), $6, $7, $8, $9, $10, $11, $12
          FROM r, a WHERE (SELECT count(*) FROM u) = $14
          ON CONFLICT (room_id, dedup_key) DO NOTHING
-         RETURNING id
+         -- A turn that will be answered commits without waiting for its WAL flush: nobody
+         -- outside learns of it before the reply's commitTurn, whose synchronous commit flushes
+         -- the WAL up to itself, this row included. A crash in between loses a turn that was
+         -- never answered, which the edge sends again. A turn stored without a reply (group
+         -- chatter) is answered at once, so it keeps the synchronous commit.
+         RETURNING id, set_config('synchronous_commit',
+                                  CASE WHEN status = 'processing' THEN 'off' ELSE 'on' END, true)
        ), new_onboarding AS (
          INSERT INTO onboarding_sessions (user_id, state, completed_at)
          SELECT s.id, ${onboardingStateSql('s')},
