@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
 import { QueueService } from '../src/core/queue/queue.service';
 import { QueueName } from '../src/core/queue/queue.constants';
 import { FakeOpenAI } from './fake-openai/fake-openai.server';
@@ -484,5 +485,54 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
     expect(res.body).toEqual({ status: 'ok', server_time: expect.stringMatching(/Z$/) });
     expect(await query(db.url, `SELECT id FROM edge_agents WHERE id = 'luna1'`)).toHaveLength(1);
     expect((await api.request('POST', '/orchestrator/heartbeat', { body: {} })).status).toBe(401);
+  });
+});
+
+describe('POST /orchestrator/message with RESPONSE_CACHE_TTL_SECONDS=0', () => {
+  let sys: TestSystem;
+  const prefix = newRedisPrefix();
+
+  beforeAll(async () => {
+    sys = await startTestSystem({
+      prefix,
+      overrides: { RELAY_WEBHOOK_SECRET: RELAY_SECRET, RESPONSE_CACHE_TTL_SECONDS: '0' },
+    });
+  });
+
+  afterAll(async () => {
+    await sys?.close();
+  });
+
+  it('asks the LLM every time and keeps no reply in Redis', async () => {
+    const { db, fake, api } = sys;
+    const sender = phone();
+    const post = () =>
+      api.request('POST', '/orchestrator/message', {
+        body: message({ sender, text: 'what is a good stretch?' }),
+        headers: auth,
+      });
+    fake.reply({ content: 'first answer' });
+    expect((await post()).body).toMatchObject({ reply_text: 'first answer' });
+    // The same prompt again (as in the cached case above): history and onboarding reset.
+    await query(
+      db.url,
+      `DELETE FROM messages m USING rooms r WHERE r.id = m.room_id AND r.chat_guid = $1`,
+      [`imessage:iMessage;-;${sender}`],
+    );
+    await query(
+      db.url,
+      `DELETE FROM onboarding_sessions o USING user_handles h
+        WHERE h.user_id = o.user_id AND h.handle = $1`,
+      [sender],
+    );
+    fake.reply({ content: 'second answer' });
+    expect((await post()).body).toMatchObject({ reply_text: 'second answer' });
+    expect(fake.chatRequests()).toHaveLength(2);
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      expect(await redis.keys(`${prefix}:cache:*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

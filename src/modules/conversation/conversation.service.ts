@@ -225,15 +225,18 @@ export class ConversationService {
       now: new Date(),
     });
     const model = this.llm.status().model;
-    const cacheKey = this.cache.key(
-      { personaId: persona.id, model, userId: sender.id, roomId: room.roomId },
-      prompt.cacheable,
-    );
+    // Hashing the whole prompt is a real share of a turn's CPU: only done when replies are cached.
+    const cacheKey = this.cache.enabled
+      ? this.cache.key(
+          { personaId: persona.id, model, userId: sender.id, roomId: room.roomId },
+          prompt.cacheable,
+        )
+      : undefined;
 
     const calls: ChatResult[] = [];
     const toolCalls: ExecutedToolCall[] = [];
     const effects: Effect[] = [];
-    let reply = await this.cache.get(cacheKey);
+    let reply = cacheKey === undefined ? undefined : await this.cache.get(cacheKey);
     if (reply === undefined) {
       const conversation: OpenAI.Chat.ChatCompletionMessageParam[] = [...prompt.messages];
       for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
@@ -265,7 +268,9 @@ export class ConversationService {
         }
       }
       reply = (reply ?? '').trim();
-      if (!toolCalls.length && reply) await this.cache.set(cacheKey, reply);
+      if (cacheKey !== undefined && !toolCalls.length && reply) {
+        await this.cache.set(cacheKey, reply);
+      }
     }
 
     const replyText = reply.trim();

@@ -28,6 +28,11 @@ export class ResponseCacheService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** RESPONSE_CACHE_TTL_SECONDS=0 turns the cache off. */
+  get enabled(): boolean {
+    return this.config.cache.responseTtlSeconds > 0;
+  }
+
   key(scope: CacheScope, prompt: unknown): string {
     const promptHash = createHash('sha256').update(JSON.stringify(prompt)).digest('hex');
     return `cache:reply:${scope.personaId}:${scope.model}:${scope.userId}:${scope.roomId}:${promptHash}`;
@@ -53,7 +58,6 @@ export class ResponseCacheService {
   }
 
   async get(key: string): Promise<string | undefined> {
-    if (this.config.cache.responseTtlSeconds === 0) return undefined;
     // A cache that cannot answer is a miss, never a failed turn.
     const value = await this.redis.get(key).catch((err: Error) => {
       this.logger.warn(`response cache read failed: ${err.message}`);
@@ -64,10 +68,10 @@ export class ResponseCacheService {
   }
 
   async set(key: string, reply: string): Promise<void> {
-    const ttl = this.config.cache.responseTtlSeconds;
-    if (ttl === 0) return;
-    await this.redis.set(key, reply, 'EX', ttl).catch((err: Error) => {
-      this.logger.warn(`response cache write failed: ${err.message}`);
-    });
+    await this.redis
+      .set(key, reply, 'EX', this.config.cache.responseTtlSeconds)
+      .catch((err: Error) => {
+        this.logger.warn(`response cache write failed: ${err.message}`);
+      });
   }
 }
