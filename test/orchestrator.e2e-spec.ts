@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { PreparedStatements } from '../src/core/database/prepared-statements';
 import { QueueService } from '../src/core/queue/queue.service';
 import { QueueName } from '../src/core/queue/queue.constants';
 import { FakeOpenAI } from './fake-openai/fake-openai.server';
@@ -436,6 +437,23 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
     fake.reply({ content: 'fresh answer' });
     const other = await post(message({ text: 'what is a good stretch?' }));
     expect(other.body).toMatchObject({ reply_text: 'fresh answer' });
+  });
+
+  it("runs a turn's statements on the prepared-statement pool, always with the generic plan", async () => {
+    const prepared = api.app.get(PreparedStatements);
+    const [setting] = await prepared.query<{ plan_cache_mode: string }>(
+      'e2e-plan-cache-mode',
+      'SHOW plan_cache_mode',
+      [],
+    );
+    expect(setting.plan_cache_mode).toBe('force_generic_plan');
+    expect((await post(message())).status).toBe(200);
+    const sessions = await query<{ n: number }>(
+      db.url,
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'archety-api-prepared'`,
+    );
+    expect(sessions[0].n).toBeGreaterThan(0);
   });
 
   it('answers 503 when the LLM is down after its retries, leaving nothing half-written', async () => {

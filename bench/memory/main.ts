@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/core/config/app-config';
 import { dataSourceOptions } from '../../src/core/database/data-source';
+import { PreparedStatements } from '../../src/core/database/prepared-statements';
 import { MemoryService } from '../../src/modules/memory/memory.service';
 
 /**
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     DATABASE_URL: url.toString(),
   });
   const dataSource = new DataSource(dataSourceOptions(config, url.toString()));
+  const prepared = new PreparedStatements(config);
   try {
     await dataSource.initialize();
     await dataSource.runMigrations({ transaction: 'each' });
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
     const people: { id: string; name: string | null }[] = await dataSource.query(
       `SELECT id, name FROM users ORDER BY random() LIMIT 1000`,
     );
-    const memory = new MemoryService(dataSource);
+    const memory = new MemoryService(dataSource, prepared);
     const ask = () =>
       memory.contextFor(
         people[Math.floor(Math.random() * people.length)],
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
     );
     console.log(`\nTarget p95 ≤ ${TARGET_P95_MS} ms: ${p95 <= TARGET_P95_MS ? 'MET' : 'MISSED'}`);
   } finally {
+    await prepared.onApplicationShutdown().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();

@@ -6,6 +6,7 @@ import { Client, type Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/core/config/app-config';
+import { PreparedStatements } from '../../src/core/database/prepared-statements';
 import { BenchModule } from './bench.module';
 
 /**
@@ -21,7 +22,7 @@ export interface ApiStats {
   type: 'stats';
   /** Share of wall time the event loop was busy (1 = the JS thread is saturated). */
   eventLoopUtilization: number;
-  /** Averages over 20 ms samples: pool clients checked out, and requests queued for one. */
+  /** Averages over 20 ms samples, both pools together: clients checked out, requests queued. */
   poolBusy: number;
   poolWaiting: number;
   poolSize: number;
@@ -56,14 +57,20 @@ async function main(): Promise<void> {
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
 
-  const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
+  // TypeORM's pool (db-turn, most of the app) and the prepared statements' (a turn's statements).
+  const pools: Pool[] = [
+    (app.get(DataSource).driver as unknown as { master: Pool }).master,
+    app.get(PreparedStatements).pool,
+  ];
   let samples = 0;
   let busy = 0;
   let waiting = 0;
   const sampler = setInterval(() => {
     samples++;
-    busy += pool.totalCount - pool.idleCount;
-    waiting += pool.waitingCount;
+    for (const pool of pools) {
+      busy += pool.totalCount - pool.idleCount;
+      waiting += pool.waitingCount;
+    }
   }, 20);
   sampler.unref();
   let elu: EventLoopUtilization = performance.eventLoopUtilization();
@@ -98,7 +105,7 @@ async function main(): Promise<void> {
       eventLoopUtilization: performance.eventLoopUtilization(elu).utilization,
       poolBusy: samples ? busy / samples : 0,
       poolWaiting: samples ? waiting / samples : 0,
-      poolSize: config.database.poolSize,
+      poolSize: pools.length * config.database.poolSize,
       sqlQueries,
       redisCommands,
     };

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source';
 import { runMigrationsLocked } from './migrator';
+import { PreparedStatements } from './prepared-statements';
 
 @Module({})
 export class DatabaseModule {
@@ -13,6 +14,9 @@ export class DatabaseModule {
     const logger = new Logger('Database');
     return {
       module: DatabaseModule,
+      global: true,
+      providers: [PreparedStatements],
+      exports: [PreparedStatements],
       imports: [
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ ...dataSourceOptions(config), retryAttempts: 5, retryDelay: 2000 }),

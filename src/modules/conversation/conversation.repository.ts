@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { preparedQuery } from '../../core/database/prepared-query';
+import { EntityManager } from 'typeorm';
+import { PreparedStatements } from '../../core/database/prepared-statements';
 import { ChatResult } from '../../core/llm/llm.types';
 
 /**
@@ -13,7 +12,7 @@ import { ChatResult } from '../../core/llm/llm.types';
  */
 @Injectable()
 export class ConversationRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly prepared: PreparedStatements) {}
 
   async commitTurn(
     input: {
@@ -32,7 +31,7 @@ export class ConversationRepository {
     const run = (text: string, values: unknown[]) =>
       manager
         ? manager.query(text, values)
-        : preparedQuery(this.dataSource, 'conversation-commit-turn', text, values);
+        : this.prepared.query('conversation-commit-turn', text, values);
     await run(
       `WITH reply AS (
          INSERT INTO messages (id, room_id, assistant_instance_id, direction, text, status,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { preparedQuery } from '../../core/database/prepared-query';
+import { PreparedStatements } from '../../core/database/prepared-statements';
 import { MemoryType } from './entities/memory.entity';
 import {
   SenderContext,
@@ -42,7 +42,10 @@ export function memoryDedupKey(type: MemoryType, content: string): string {
 
 @Injectable()
 export class MemoryService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly prepared: PreparedStatements,
+  ) {}
 
   /** Stores a memory, or confirms the one already known (no second row). */
   async remember(
@@ -120,8 +123,7 @@ export class MemoryService {
     user: { id: string; name: string | null },
     text: string,
   ): Promise<SenderContext> {
-    const [row] = await preparedQuery<{ rows: SenderContextRow[] }>(
-      this.dataSource,
+    const [row] = await this.prepared.query<{ rows: SenderContextRow[] }>(
       'memory-context',
       `SELECT ${senderContextSql('$1::uuid', '$2::text')} AS rows`,
       [user.id, text],

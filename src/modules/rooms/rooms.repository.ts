@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { preparedQuery } from '../../core/database/prepared-query';
+import { PreparedStatements } from '../../core/database/prepared-statements';
 import { OnboardingState } from '../users/entities/onboarding-session.entity';
 import { UserRow } from '../users/entities/user.entity';
 import { onboardingStateSql } from '../users/onboarding.service';
@@ -66,7 +66,10 @@ export interface Turn {
 /** The only place that queries rooms, participants, assistant instances and messages. */
 @Injectable()
 export class RoomsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly prepared: PreparedStatements,
+  ) {}
 
   /**
    * One statement for everything a new inbound message touches: the people (each handle
@@ -107,7 +110,7 @@ export class RoomsRepository {
     handles: string[],
   ): Promise<ResolvedTurn | undefined> {
     const turn = input.inbound;
-    const [row] = await preparedQuery<{
+    const [row] = await this.prepared.query<{
       roomId: string;
       roomType: RoomType;
       assistantInstanceId: string;
@@ -119,7 +122,6 @@ export class RoomsRepository {
       onboarding: SenderOnboarding | null;
       traitProfile: string | null;
     }>(
-      this.dataSource,
       'rooms-resolve-turn',
       // Rows that already exist are read, not rewritten: an unchanged person, room, membership,
       // assistant instance or onboarding session costs no write (and no WAL) per message. Rows
