@@ -32,6 +32,24 @@ function message(
   };
 }
 
+/**
+ * Makes the sender's direct room history what it was before their first message, and the person
+ * new again (a first message is an introduction), so the same text builds the same prompt.
+ */
+async function forgetConversation(databaseUrl: string, sender: string): Promise<void> {
+  await query(
+    databaseUrl,
+    `DELETE FROM messages m USING rooms r WHERE r.id = m.room_id AND r.chat_guid = $1`,
+    [`imessage:iMessage;-;${sender}`],
+  );
+  await query(
+    databaseUrl,
+    `DELETE FROM onboarding_sessions o USING user_handles h
+      WHERE h.user_id = o.user_id AND h.handle = $1`,
+    [sender],
+  );
+}
+
 describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', () => {
   let sys: TestSystem;
   let db: TestDatabase;
@@ -413,19 +431,7 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
     fake.reply({ content: 'cached answer' });
     const first = await post(message({ sender, text: 'what is a good stretch?' }));
     expect(first.body).toMatchObject({ reply_text: 'cached answer' });
-    // Make the room's history what it was, and the person new again (their first message is
-    // an introduction), so the next prompt is identical.
-    await query(
-      db.url,
-      `DELETE FROM messages m USING rooms r WHERE r.id = m.room_id AND r.chat_guid = $1`,
-      [`imessage:iMessage;-;${sender}`],
-    );
-    await query(
-      db.url,
-      `DELETE FROM onboarding_sessions o USING user_handles h
-        WHERE h.user_id = o.user_id AND h.handle = $1`,
-      [sender],
-    );
+    await forgetConversation(db.url, sender);
     const before = fake.chatRequests().length;
     const second = await post(message({ sender, text: 'what is a good stretch?' }));
     expect(second.body).toMatchObject({ should_respond: true, reply_text: 'cached answer' });
@@ -531,18 +537,7 @@ describe('POST /orchestrator/message with RESPONSE_CACHE_TTL_SECONDS=0', () => {
       });
     fake.reply({ content: 'first answer' });
     expect((await post()).body).toMatchObject({ reply_text: 'first answer' });
-    // The same prompt again (as in the cached case above): history and onboarding reset.
-    await query(
-      db.url,
-      `DELETE FROM messages m USING rooms r WHERE r.id = m.room_id AND r.chat_guid = $1`,
-      [`imessage:iMessage;-;${sender}`],
-    );
-    await query(
-      db.url,
-      `DELETE FROM onboarding_sessions o USING user_handles h
-        WHERE h.user_id = o.user_id AND h.handle = $1`,
-      [sender],
-    );
+    await forgetConversation(db.url, sender);
     fake.reply({ content: 'second answer' });
     expect((await post()).body).toMatchObject({ reply_text: 'second answer' });
     expect(fake.chatRequests()).toHaveLength(2);
