@@ -605,41 +605,53 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
   });
 });
 
-describe('TwilioSmsSender (against a local fake Twilio)', () => {
-  let server: Server;
-  let url: string;
-  let status = 201;
-  let delayMs = 0;
+/**
+ * A local stand-in for an SMS or email provider's API: records each request, answers with
+ * `status` after `delayMs` (`reset` restores `okStatus` and no delay), the body from `body`.
+ */
+function fakeProvider(okStatus: number, body: (ok: boolean) => string) {
   const received: { path: string; auth: string; body: string }[] = [];
-
-  beforeAll(async () => {
-    server = createServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        received.push({ path: req.url ?? '', auth: req.headers.authorization ?? '', body });
-        setTimeout(() => {
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(
-            JSON.stringify(
-              status < 300 ? { sid: 'SM123' } : { code: 20003, message: 'Authenticate' },
-            ),
-          );
-        }, delayMs);
-      });
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', auth: req.headers.authorization ?? '', body: text });
+      setTimeout(() => {
+        res.writeHead(fake.status, { 'content-type': 'application/json' });
+        res.end(body(fake.status < 300));
+      }, fake.delayMs);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  beforeEach(() => {
-    status = 201;
-    delayMs = 0;
-    received.length = 0;
-  });
+  const fake = {
+    received,
+    status: okStatus,
+    delayMs: 0,
+    async start(): Promise<string> {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    async close(): Promise<void> {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+    reset(): void {
+      fake.status = okStatus;
+      fake.delayMs = 0;
+      received.length = 0;
+    },
+  };
+  return fake;
+}
+
+describe('TwilioSmsSender (against a local fake Twilio)', () => {
+  const fake = fakeProvider(201, (ok) =>
+    JSON.stringify(ok ? { sid: 'SM123' } : { code: 20003, message: 'Authenticate' }),
+  );
+  const { received } = fake;
+  let url: string;
+  beforeAll(async () => (url = await fake.start()));
+  afterAll(() => fake.close());
+  beforeEach(() => fake.reset());
 
   const credentials = {
     accountSid: 'AC0123',
@@ -662,7 +674,7 @@ describe('TwilioSmsSender (against a local fake Twilio)', () => {
   });
 
   it('turns a refusal into a 502 that names the status, never the credentials', async () => {
-    status = 401;
+    fake.status = 401;
     const err = await new TwilioSmsSender(credentials, url)
       .send('+15552223333', 'x')
       .catch((e: unknown) => e);
@@ -675,7 +687,7 @@ describe('TwilioSmsSender (against a local fake Twilio)', () => {
   });
 
   it('gives up after its timeout with a 502', async () => {
-    delayMs = 500;
+    fake.delayMs = 500;
     const err = await new TwilioSmsSender(credentials, url, 100)
       .send('+15552223333', 'x')
       .catch((e: unknown) => e);
@@ -685,42 +697,16 @@ describe('TwilioSmsSender (against a local fake Twilio)', () => {
 });
 
 describe('SendGridEmailSender (against a local fake SendGrid)', () => {
-  let server: Server;
+  const fake = fakeProvider(202, (ok) =>
+    ok
+      ? ''
+      : JSON.stringify({ errors: [{ message: 'The provided authorization grant is invalid' }] }),
+  );
+  const { received } = fake;
   let url: string;
-  let status = 202;
-  let delayMs = 0;
-  const received: { path: string; auth: string; body: string }[] = [];
-
-  beforeAll(async () => {
-    server = createServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        received.push({ path: req.url ?? '', auth: req.headers.authorization ?? '', body });
-        setTimeout(() => {
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(
-            status < 300
-              ? ''
-              : JSON.stringify({
-                  errors: [{ message: 'The provided authorization grant is invalid' }],
-                }),
-          );
-        }, delayMs);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  beforeEach(() => {
-    status = 202;
-    delayMs = 0;
-    received.length = 0;
-  });
+  beforeAll(async () => (url = await fake.start()));
+  afterAll(() => fake.close());
+  beforeEach(() => fake.reset());
 
   const KEY = 'SG.sendgrid-secret-key';
 
@@ -742,7 +728,7 @@ describe('SendGridEmailSender (against a local fake SendGrid)', () => {
   });
 
   it('turns a refusal into a 502 that names the status, never the key', async () => {
-    status = 401;
+    fake.status = 401;
     const err = await new SendGridEmailSender(KEY, 'codes@archety.example', url)
       .send('sam@icloud.com', 's', 't')
       .catch((e: unknown) => e);
@@ -752,7 +738,7 @@ describe('SendGridEmailSender (against a local fake SendGrid)', () => {
   });
 
   it('gives up after its timeout with a 502', async () => {
-    delayMs = 500;
+    fake.delayMs = 500;
     const err = await new SendGridEmailSender(KEY, 'codes@archety.example', url, 100)
       .send('sam@icloud.com', 's', 't')
       .catch((e: unknown) => e);
