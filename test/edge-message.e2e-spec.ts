@@ -67,6 +67,39 @@ describe('POST /edge/message (the real edge client’s contract)', () => {
     expect(agent).toEqual({ persona_id: 'luna', phone: '+15550001111' });
   });
 
+  it('moves a room to the agent now relaying it, and its next message writes only itself', async () => {
+    const chat = '+15557650001';
+    const send = (agent: string, text: string) =>
+      api.request('POST', '/edge/message', {
+        body: edgeBody({ chat_guid: chat, sender: chat, participants: [chat], text }),
+        headers: { ...headers, 'x-edge-agent-id': agent },
+      });
+    // Row versions (xmin) show whether a statement rewrote a row.
+    const versions = () =>
+      query(
+        db.url,
+        `SELECT r.edge_agent_id, r.xmin::text AS room, a.xmin::text AS instance,
+                p.xmin::text AS member
+           FROM rooms r JOIN assistant_instances a ON a.room_id = r.id
+           JOIN room_participants p ON p.room_id = r.id
+          WHERE r.chat_guid = $1`,
+        [`imessage:${chat}`],
+      );
+    expect((await send('luna1', 'first')).status).toBe(200);
+    const [first] = await versions();
+    expect(first.edge_agent_id).toBe('luna1');
+
+    expect((await send('luna2', 'the mac mini was replaced')).status).toBe(200);
+    const [moved] = await versions();
+    expect(moved.edge_agent_id).toBe('luna2');
+    expect(moved.room).not.toBe(first.room);
+
+    const before = await turnTableCounts(db.url);
+    expect((await send('luna2', 'nothing else changed')).status).toBe(200);
+    expect(await versions()).toEqual([moved]);
+    expect((await turnTableCounts(db.url)).messages - before.messages).toBe(2);
+  });
+
   it('accepts the HMAC token too, and refuses a token minted for another agent', async () => {
     fake.reply({ content: 'token ok' });
     const token = edgeToken('luna1', '+15550001111', EDGE_SECRET);
