@@ -39,6 +39,25 @@ describe('the app reaches the LLM through the openai SDK (fake OpenAI server ove
     expect(request.body.model).toBe('gpt-4o-mini');
   });
 
+  it('drops NUL characters from streamed replies, tool arguments and JSON replies', async () => {
+    const llm = api.app.get(LlmClient);
+    fake.reply({ content: 'one\u0000 two' });
+    const deltas: string[] = [];
+    const streamed = await llm.streamChat({ messages: [{ role: 'user', content: 'hi' }] }, (d) =>
+      deltas.push(d),
+    );
+    expect(streamed.content).toBe('one two');
+    expect(deltas.join('')).toBe('one two');
+
+    fake.reply({ toolCalls: [{ name: 'remember', arguments: { content: 'a\u0000b' } }] });
+    const withTool = await llm.chat({ messages: [{ role: 'user', content: 'hi' }] });
+    expect(withTool.toolCalls[0].arguments).toEqual({ content: 'ab' });
+
+    fake.reply({ content: JSON.stringify({ facts: ['x\u0000y'] }) });
+    const { data } = await llm.extractJson({ system: 'Reply in JSON', user: 'hi' });
+    expect(data).toEqual({ facts: ['xy'] });
+  });
+
   it('turns an outage into LlmError after the configured retries, without leaking the key', async () => {
     fake.fail({ status: 503, times: Infinity });
     const error = await api.app

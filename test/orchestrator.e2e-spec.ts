@@ -426,6 +426,32 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
     expect(toolResult!.content).toContain('Works late on Tuesdays');
   });
 
+  it('drops NUL characters from what the model sends (Postgres refuses them), reply and tools', async () => {
+    const sender = phone();
+    fake.reply({
+      toolCalls: [
+        { name: 'remember', arguments: { content: 'Drinks\u0000 oolong', type: 'fact' } },
+      ],
+    });
+    fake.reply({ content: 'noted\u0000, oolong it is' });
+    const res = await post(message({ sender, text: 'i only drink oolong' }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ reply_text: 'noted, oolong it is' });
+    const stored = await query(
+      db.url,
+      `SELECT m.text FROM messages m JOIN rooms r ON r.id = m.room_id
+        WHERE r.chat_guid = $1 AND m.direction = 'outbound'`,
+      [`imessage:iMessage;-;${sender}`],
+    );
+    expect(stored).toEqual([{ text: 'noted, oolong it is' }]);
+    const memories = await query(
+      db.url,
+      `SELECT m.content FROM memories m JOIN users u ON u.id = m.user_id WHERE u.handle = $1`,
+      [sender],
+    );
+    expect(memories).toEqual([{ content: 'Drinks oolong' }]);
+  });
+
   it('reuses a cached reply for an identical prompt to the same person, skipping the LLM', async () => {
     const sender = phone();
     fake.reply({ content: 'cached answer' });

@@ -95,7 +95,7 @@ export class LlmClient implements OnModuleInit, OnModuleDestroy {
     );
     const message = completion.choices[0]?.message;
     return {
-      content: message?.content ?? null,
+      content: message?.content == null ? null : withoutNul(message.content),
       toolCalls: (message?.tool_calls ?? []).flatMap((call) =>
         call.type === 'function'
           ? [toolCall(call.id, call.function.name, call.function.arguments)]
@@ -385,9 +385,10 @@ class StreamAccumulator {
     if (chunk.usage) this.usage = chunk.usage;
     const delta = chunk.choices[0]?.delta;
     if (!delta) return;
-    if (delta.content) {
-      this.parts.push(delta.content);
-      deliver(delta.content);
+    const text = delta.content ? withoutNul(delta.content) : '';
+    if (text) {
+      this.parts.push(text);
+      deliver(text);
     }
     for (const call of delta.tool_calls ?? []) {
       const entry = this.calls.get(call.index) ?? { id: '', name: '', args: '' };
@@ -408,12 +409,12 @@ class StreamAccumulator {
 function toolCall(id: string, name: string, rawArguments: string): LlmToolCall {
   if (!rawArguments.trim()) return { id, name, arguments: {} };
   try {
-    const parsed: unknown = JSON.parse(rawArguments);
+    const parsed: unknown = JSON.parse(rawArguments, nulFreeStrings);
     if (isPlainObject(parsed)) return { id, name, arguments: parsed };
   } catch {
     // fall through: keep the raw text for the caller to log or repair
   }
-  return { id, name, arguments: {}, rawArguments };
+  return { id, name, arguments: {}, rawArguments: withoutNul(rawArguments) };
 }
 
 function toUsage(usage: OpenAI.CompletionUsage | undefined | null): LlmUsage {
@@ -459,17 +460,31 @@ export function parseJsonLoosely(text: string | null): unknown {
   const fenced = /^```[\w-]*\s*\n?([\s\S]*?)\n?\s*```$/.exec(candidate);
   if (fenced) candidate = fenced[1].trim();
   try {
-    return JSON.parse(candidate);
+    return JSON.parse(candidate, nulFreeStrings);
   } catch {
     const start = candidate.indexOf('{');
     const end = candidate.lastIndexOf('}');
     if (start === -1 || end <= start) return null;
     try {
-      return JSON.parse(candidate.slice(start, end + 1));
+      return JSON.parse(candidate.slice(start, end + 1), nulFreeStrings);
     } catch {
       return null;
     }
   }
+}
+
+/**
+ * Postgres refuses NUL in text and jsonb, so a model's NUL (raw, or `\u0000` inside JSON) would
+ * fail the write of a whole turn, memory or photo analysis: it is dropped where the reply enters
+ * the app.
+ */
+function withoutNul(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
+}
+
+/** A JSON.parse reviver: strings without NUL. */
+function nulFreeStrings(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? withoutNul(value) : value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
