@@ -1,5 +1,4 @@
-import Redis from 'ioredis';
-import { Client } from 'pg';
+import { withDatabase } from '../test/helpers/database';
 
 /**
  * What every benchmark script shares: knobs from the environment, number formatting, a private
@@ -59,21 +58,6 @@ export function cleanup(): Promise<void> {
   return cleaning;
 }
 
-export async function withAdmin<T>(
-  serverUrl: string,
-  run: (client: Client) => Promise<T>,
-): Promise<T> {
-  const admin = new URL(serverUrl);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /**
  * An empty database of the script's own on DATABASE_URL's server (the API migrates it), dropped
  * at clean-up. Its name carries the script and the pid, so runs never meet.
@@ -82,28 +66,13 @@ export async function createBenchDatabase(label: string): Promise<{ url: string;
   const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `archety_bench_${label}_${process.pid}`;
   const drop = () =>
-    withAdmin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    withDatabase(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   await drop();
-  await withAdmin(server, (c) => c.query(`CREATE DATABASE ${name}`));
+  await withDatabase(server, (c) => c.query(`CREATE DATABASE ${name}`));
   cleanups.push({ name: `drop database ${name}`, run: async () => void (await drop()) });
   const url = new URL(server);
   url.pathname = `/${name}`;
   return { url: url.toString(), name };
-}
-
-export async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /**

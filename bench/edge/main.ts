@@ -7,7 +7,6 @@ import WebSocket from 'ws';
 import { now, Reply, Request } from './ipc';
 import {
   cleanups,
-  clearRedisPrefix,
   createBenchDatabase,
   describe,
   fmt,
@@ -16,6 +15,7 @@ import {
   sleep,
   table,
 } from '../common';
+import { clearRedisPrefix } from '../../test/helpers/redis-prefix';
 
 /**
  * `npm run bench:edge`: BENCH_AGENTS (5,000) edge agents connected at once to one server, twice
@@ -793,7 +793,7 @@ async function main(): Promise<void> {
   benchDbName = benchDb;
   const dataDir = mkdtempSync(join(tmpdir(), 'archety-bench-edge-'));
   cleanups.push({ name: 'remove data dir', run: async () => rmSync(dataDir, { recursive: true }) });
-  cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisUrl, redisPrefix) });
+  cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisPrefix, redisUrl) });
   const started = now();
   const apiServer = await startServer(
     'API',

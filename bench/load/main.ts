@@ -11,7 +11,6 @@ import { QueueName } from '../../src/core/queue/queue.constants';
 import { cpuBetween, cpuSnapshot, rssKiB } from './procfs';
 import {
   cleanups,
-  clearRedisPrefix,
   createBenchDatabase,
   fmt,
   intEnv,
@@ -20,6 +19,7 @@ import {
   sleep,
   table,
 } from '../common';
+import { clearRedisPrefix } from '../../test/helpers/redis-prefix';
 
 /**
  * `npm run bench:load`: the scale-out shape under a steady load. Two API processes
@@ -429,7 +429,7 @@ async function main(): Promise<boolean> {
       else rmSync(dataDir, { recursive: true, force: true });
     },
   });
-  cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisUrl, redisPrefix) });
+  cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisPrefix, redisUrl) });
 
   const fake = await forkFakeLlm();
 

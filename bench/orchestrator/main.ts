@@ -6,16 +6,8 @@ import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { FakeOpenAI, startFakeOpenAI } from '../../test/fake-openai/fake-openai.server';
 import type { ApiStats } from './api';
-import {
-  cleanups,
-  clearRedisPrefix,
-  createBenchDatabase,
-  fmt,
-  intEnv,
-  runBench,
-  sleep,
-  table,
-} from '../common';
+import { cleanups, createBenchDatabase, fmt, intEnv, runBench, sleep, table } from '../common';
+import { clearRedisPrefix } from '../../test/helpers/redis-prefix';
 
 /**
  * `npm run bench:orchestrator`: the API (a child process, bench/orchestrator/api.ts) against real
@@ -493,7 +485,7 @@ async function main(): Promise<boolean> {
   const { url: databaseUrl } = await createBenchDatabase('orchestrator');
   const dataDir = mkdtempSync(join(tmpdir(), 'archety-bench-'));
   cleanups.push({ name: 'remove data dir', run: async () => rmSync(dataDir, { recursive: true }) });
-  cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisUrl, redisPrefix) });
+  cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisPrefix, redisUrl) });
 
   const fake: FakeOpenAI = await startFakeOpenAI({ defaultDelayMs: 0 });
   cleanups.push({ name: 'stop fake OpenAI', run: () => fake.close() });

@@ -9,16 +9,8 @@ import {
   FakeOpenAI,
   startFakeOpenAI,
 } from '../../test/fake-openai/fake-openai.server';
-import {
-  cleanups,
-  clearRedisPrefix,
-  createBenchDatabase,
-  fmt,
-  intEnv,
-  percentile,
-  runBench,
-  sleep,
-} from '../common';
+import { cleanups, createBenchDatabase, fmt, intEnv, percentile, runBench, sleep } from '../common';
+import { clearRedisPrefix } from '../../test/helpers/redis-prefix';
 
 /**
  * `npm run bench:photos`: BENCH_UPLOADS (200) distinct JPEGs of BENCH_PHOTO_BYTES (1 MiB) sent
@@ -199,7 +191,7 @@ async function main(): Promise<boolean> {
   const dataDir = mkdtempSync(join(tmpdir(), 'archety-bench-photos-'));
   const storageDir = join(dataDir, 'photos');
   cleanups.push({ name: 'remove data dir', run: async () => rmSync(dataDir, { recursive: true }) });
-  cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisUrl, redisPrefix) });
+  cleanups.push({ name: 'clear Redis keys', run: () => clearRedisPrefix(redisPrefix, redisUrl) });
 
   const fake: FakeOpenAI = await startFakeOpenAI({ defaultDelayMs: VISION_DELAY_MS });
   cleanups.push({ name: 'stop fake OpenAI', run: () => fake.close() });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import Redis from 'ioredis';
 import pino, { Logger } from 'pino';
 import { createApiApp, createWorkerContext } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/core/config/app-config';
@@ -9,6 +8,7 @@ import { REDACTED_PATHS } from '../../src/core/logging/logger';
 import { createSecretScrubber } from '../../src/core/logging/secret-scrubber';
 import { FakeOpenAI, startFakeOpenAI } from '../fake-openai/fake-openai.server';
 import { createTestDatabase, TestDatabase } from './database';
+import { clearRedisPrefix } from './redis-prefix';
 import { HttpInit, httpRequest, HttpResult } from './http';
 
 /** A fixed, long JWT secret for tests (production requires one; development generates one). */
@@ -118,20 +118,7 @@ export async function startWorker(
   return { app, logs };
 }
 
-/** Removes every Redis key of a test prefix (app keys and BullMQ queues). */
-export async function clearRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
+export { clearRedisPrefix };
 
 /** A test file's system: its database, the fake OpenAI server, the API and, when asked, a worker. */
 export interface TestSystem {
