@@ -1,3 +1,4 @@
+import { PreparedStatements } from '../src/core/database/prepared-statements';
 import { FakeOpenAI } from './fake-openai/fake-openai.server';
 import { TestDatabase } from './helpers/database';
 import { query, turnTableCounts } from './helpers/db-query';
@@ -95,7 +96,17 @@ describe('POST /edge/message (the real edge client’s contract)', () => {
     expect(moved.room).not.toBe(first.room);
 
     const before = await turnTableCounts(db.url);
-    expect((await send('luna2', 'nothing else changed')).status).toBe(200);
+    const statements = jest.spyOn(api.app.get(PreparedStatements), 'query');
+    try {
+      expect((await send('luna2', 'nothing else changed')).status).toBe(200);
+      // The read-only statement stored it: the full one did not run.
+      expect(statements.mock.calls.map(([name]) => name)).toEqual([
+        'rooms-resolve-known-turn',
+        'conversation-commit-turn',
+      ]);
+    } finally {
+      statements.mockRestore();
+    }
     expect(await versions()).toEqual([moved]);
     expect((await turnTableCounts(db.url)).messages - before.messages).toBe(2);
   });
