@@ -33,7 +33,7 @@ export async function createApiApp(
     { rawBody: true, bufferLogs: true, abortOnError: false },
   );
   app.useLogger(app.get(NestPinoLogger));
-  configureHttp(app, config);
+  configureHttp(app, config, rootLogger);
   return app;
 }
 

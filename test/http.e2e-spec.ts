@@ -137,6 +137,31 @@ describe('HTTP basics (real app, Postgres, Redis)', () => {
     expect(assigned.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('logs each request once with its id, level by status, and not the probes', async () => {
+    await api.request('POST', '/__test/echo', {
+      headers: { 'x-request-id': 'req-log.ok' },
+      body: { name: 'a', count: 1 },
+    });
+    await api.request('GET', '/no/such/route', { headers: { 'x-request-id': 'req-log.404' } });
+    await api.request('GET', '/health', { headers: { 'x-request-id': 'req-log.health' } });
+    const requestLines = api.logs.lines
+      .map((line) => JSON.parse(line) as { msg?: string; req?: { id: string } })
+      .filter((line) => line.msg === 'request completed');
+    const byId = (id: string) => requestLines.filter((line) => line.req?.id === id);
+    expect(byId('req-log.ok')).toEqual([
+      expect.objectContaining({
+        level: 30,
+        req: { id: 'req-log.ok', method: 'POST', url: '/__test/echo' },
+        res: { statusCode: 201 },
+        responseTime: expect.any(Number),
+      }),
+    ]);
+    expect(byId('req-log.404')).toEqual([
+      expect.objectContaining({ level: 40, res: { statusCode: 404 } }),
+    ]);
+    expect(byId('req-log.health')).toEqual([]);
+  });
+
   it('hides internal errors from the client and logs them without secrets', async () => {
     const res = await api.request('GET', '/__test/boom', {
       headers: { authorization: `Bearer ${SECRETS.RELAY_WEBHOOK_SECRET}` },

@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import fastifyMultipart from '@fastify/multipart';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { AllExceptionsFilter, errorBody } from '../../common/filters/all-exceptions.filter';
 import { inputShapeProblem } from '../../common/validation/input-shape';
 import { createValidationPipe } from '../../common/pipes/validation.pipe';
 import { MetricsService } from '../metrics/metrics.service';
 import { setupSwagger } from './swagger';
+
+/** Probes and scrapes, which would drown the request log. */
+const UNLOGGED_URLS = new Set(['/health', '/metrics']);
 
 export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   return new FastifyAdapter({
@@ -28,7 +32,11 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
 }
 
 /** Everything both the real server and the e2e tests need on top of the modules. */
-export function configureHttp(app: NestFastifyApplication, config: AppConfig): void {
+export function configureHttp(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  rootLogger: Logger,
+): void {
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
 
@@ -61,12 +69,27 @@ export function configureHttp(app: NestFastifyApplication, config: AppConfig): v
 
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
+    const status = reply.statusCode;
     metrics.observeHttp(
       request.method,
       request.routeOptions.url ?? 'unmatched',
-      reply.statusCode,
+      status,
       reply.elapsedTime / 1000,
     );
+    // One line per request, with its id. A hook rather than pino-http as a Nest middleware: that
+    // ran every request through middie and an AsyncLocalStorage scope, which in Node 20 puts a
+    // hook on every promise the request creates (~14 % of the API's throughput in the benchmark).
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+    if (rootLogger.isLevelEnabled(level) && !UNLOGGED_URLS.has(request.url)) {
+      rootLogger[level](
+        {
+          req: { id: request.id, method: request.method, url: request.url },
+          res: { statusCode: status },
+          responseTime: Math.round(reply.elapsedTime),
+        },
+        'request completed',
+      );
+    }
     done();
   });
 
