@@ -253,7 +253,7 @@ function defaultReply(body: FakeChatBody): FakeReply {
 }
 
 export function lastUserText(messages: FakeMessage[]): string {
-  const last = [...messages].reverse().find((m) => m.role === 'user');
+  const last = messages.findLast((m) => m.role === 'user');
   return last ? textOf(last) : '';
 }
 
@@ -263,9 +263,35 @@ function textOf(message: FakeMessage): string {
   return (content ?? []).flatMap((p) => (p.type === 'text' && p.text ? [p.text] : [])).join(' ');
 }
 
-/** Deterministic "tokens": whitespace-separated words. */
+/**
+ * Deterministic "tokens": whitespace-separated words. Counted without splitting: the benchmark's
+ * prompts pass through here at the full path's rate, on the machine being measured.
+ */
 function countWords(text: string): number {
-  return text.split(/\s+/).filter(Boolean).length;
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const space = isWhitespace(text.charCodeAt(i));
+    if (!space && !inWord) words++;
+    inWord = !space;
+  }
+  return words;
+}
+
+/** Exactly the characters of the regex class `\s`. */
+function isWhitespace(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 type Completion = ReturnType<typeof buildCompletion>;

@@ -42,6 +42,22 @@ describe('createNodeHttpFetch', () => {
     expect(await response.json()).toEqual({ method: 'POST', auth: 'Bearer k', body: '{"a":"é"}' });
   });
 
+  it('reads response headers case-insensitively, repeated ones joined, in name order', async () => {
+    handler = (_req, res) => {
+      res.setHeader('X-Request-Id', 'req_2');
+      res.setHeader('x-multi', ['a', 'b']);
+      res.end('{}');
+    };
+    const { headers } = await client.fetch(`${base}/v1/y`);
+    expect(headers.get('X-REQUEST-ID')).toBe('req_2');
+    expect(headers.get('x-multi')).toBe('a, b');
+    expect(headers.get('x-missing')).toBeNull();
+    expect(headers.has('x-multi')).toBe(true);
+    const names = [...headers].map(([name]) => name);
+    expect(names).toEqual([...names].sort());
+    expect([...headers.entries()]).toContainEqual(['x-request-id', 'req_2']);
+  });
+
   it('rejects with an AbortError when the signal fires before the response', async () => {
     handler = () => undefined; // never answers
     const controller = new AbortController();

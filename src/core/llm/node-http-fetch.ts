@@ -1,4 +1,4 @@
-import http, { IncomingMessage } from 'node:http';
+import http, { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
 
 /**
@@ -101,9 +101,7 @@ function plainHeaders(headers: RequestInit['headers']): Record<string, string> {
 
 function toResponse(url: string, incoming: IncomingMessage): Response {
   const status = incoming.statusCode ?? 0;
-  const headers = new Headers();
-  const raw = incoming.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  const headers = new ResponseHeaders(incoming.headers);
   let consumed: Promise<string> | undefined;
   const text = () =>
     (consumed ??= new Promise<string>((resolve, reject) => {
@@ -126,4 +124,47 @@ function toResponse(url: string, incoming: IncomingMessage): Response {
     json: async () => JSON.parse(await text()) as unknown,
   };
   return response as unknown as Response;
+}
+
+/**
+ * The response headers as the SDK reads them (`get`, `has`, `entries`, iteration), over node's
+ * already parsed, lower-cased ones: building a WHATWG Headers per reply cost more than the SDK's
+ * few reads of it. Repeated headers read as one comma-joined value, as in fetch.
+ */
+class ResponseHeaders {
+  readonly #raw: IncomingHttpHeaders;
+
+  constructor(raw: IncomingHttpHeaders) {
+    this.#raw = raw;
+  }
+
+  get(name: string): string | null {
+    const value = this.#raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  has(name: string): boolean {
+    return this.#raw[name.toLowerCase()] !== undefined;
+  }
+
+  *entries(): IterableIterator<[string, string]> {
+    for (const name of Object.keys(this.#raw).sort()) yield [name, this.get(name)!];
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [name] of this.entries()) yield name;
+  }
+
+  *values(): IterableIterator<string> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  forEach(callback: (value: string, name: string, headers: this) => void): void {
+    for (const [name, value] of this.entries()) callback(value, name, this);
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
 }
