@@ -430,6 +430,20 @@ describe('edge WebSocket /edge/ws and the edge command queue (real app, Postgres
     expect(await row(theirs.id)).toMatchObject({ status: 'pending', ack_count: 0 });
   });
 
+  it('records an ack whose error text carries NUL characters, without them', async () => {
+    const agentId = newAgent();
+    const socket = await connect(agentId);
+    const command = await send(agentId, 'nul');
+    await socket.nextCommand();
+    socket.send({
+      type: 'command_ack',
+      data: { command_id: command.id, status: 'failed', error: 'send\u0000 failed' },
+    });
+    await eventually(async () =>
+      expect(await row(command.id)).toMatchObject({ status: 'failed', error: 'send failed' }),
+    );
+  });
+
   it('closes a socket that sends a frame over 1 MiB with 1009', async () => {
     const socket = await connect(newAgent());
     socket.send(JSON.stringify({ type: 'ping', data: 'x'.repeat(2 * 1024 * 1024) }));

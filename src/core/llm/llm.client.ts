@@ -20,6 +20,7 @@ import type {
 } from './llm.types';
 import { createNodeHttpFetch } from './node-http-fetch';
 import { offlineChat, offlineImageDescription } from './offline-responder';
+import { nulFree, withoutNul } from '../../common/validation/nul';
 
 /** Backoff of our own retry loop: 0.5 s doubling up to 8 s, minus up to 25 % jitter. */
 const BACKOFF_INITIAL_MS = 500;
@@ -409,7 +410,7 @@ class StreamAccumulator {
 function toolCall(id: string, name: string, rawArguments: string): LlmToolCall {
   if (!rawArguments.trim()) return { id, name, arguments: {} };
   try {
-    const parsed: unknown = JSON.parse(rawArguments, nulFreeStrings);
+    const parsed: unknown = JSON.parse(rawArguments, nulFree);
     if (isPlainObject(parsed)) return { id, name, arguments: parsed };
   } catch {
     // fall through: keep the raw text for the caller to log or repair
@@ -460,31 +461,17 @@ export function parseJsonLoosely(text: string | null): unknown {
   const fenced = /^```[\w-]*\s*\n?([\s\S]*?)\n?\s*```$/.exec(candidate);
   if (fenced) candidate = fenced[1].trim();
   try {
-    return JSON.parse(candidate, nulFreeStrings);
+    return JSON.parse(candidate, nulFree);
   } catch {
     const start = candidate.indexOf('{');
     const end = candidate.lastIndexOf('}');
     if (start === -1 || end <= start) return null;
     try {
-      return JSON.parse(candidate.slice(start, end + 1), nulFreeStrings);
+      return JSON.parse(candidate.slice(start, end + 1), nulFree);
     } catch {
       return null;
     }
   }
-}
-
-/**
- * Postgres refuses NUL in text and jsonb, so a model's NUL (raw, or `\u0000` inside JSON) would
- * fail the write of a whole turn, memory or photo analysis: it is dropped where the reply enters
- * the app.
- */
-function withoutNul(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
-}
-
-/** A JSON.parse reviver: strings without NUL. */
-function nulFreeStrings(_key: string, value: unknown): unknown {
-  return typeof value === 'string' ? withoutNul(value) : value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -40,6 +40,7 @@ import {
 import { EdgePresenceService } from './edge-presence.service';
 import { CONNECTION_GENERATION_KEY, ConnectionOpenedMessage, edgeChannels } from './edge-pubsub';
 import { EDGE_TIMINGS, EdgeTimings } from './edge-timings';
+import { nulFree } from '../../common/validation/nul';
 
 /** Frames larger than this close the socket with 1009 (RELIABILITY row 28). */
 export const EDGE_WS_MAX_PAYLOAD = 1024 * 1024;
@@ -403,7 +404,8 @@ export class EdgeGateway
     const text = rawToBuffer(data).toString('utf8');
     let frame: unknown;
     try {
-      frame = JSON.parse(text);
+      // An ack's error text is stored: NUL (which Postgres refuses) is dropped, not the ack.
+      frame = JSON.parse(text, nulFree);
     } catch {
       this.logger.warn(
         `edge agent ${conn.agentId}: ignored a non-JSON ${isBinary ? 'binary ' : ''}frame (${text.length} chars)`,
