@@ -60,7 +60,12 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
   beforeAll(async () => {
     sys = await startTestSystem({
       prefix,
-      overrides: { RELAY_WEBHOOK_SECRET: RELAY_SECRET, RATE_LIMIT_ORCHESTRATOR_PER_MIN: '60' },
+      overrides: {
+        RELAY_WEBHOOK_SECRET: RELAY_SECRET,
+        RATE_LIMIT_ORCHESTRATOR_PER_MIN: '60',
+        // Below one attempt's timeout (3 s) plus its retry: the reply's budget must cut them.
+        REPLY_TIMEOUT_MS: '2500',
+      },
     });
     ({ db, fake, api } = sys);
   });
@@ -504,6 +509,21 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
     fake.reply({ content: 'back online' });
     const retry = await post(body);
     expect(retry.body).toMatchObject({ should_respond: true, reply_text: 'back online' });
+  });
+
+  it('answers 503 once the reply has used its time, not after every attempt runs out', async () => {
+    fake.hang({ times: 5 });
+    const before = await turnTableCounts(db.url);
+    const started = Date.now();
+    const res = await post(message({ message_guid: `hung-${randomUUID()}` }));
+    const took = Date.now() - started;
+    expect(res.status).toBe(503);
+    // One attempt cut to the 2.5 s budget; without it, two 3 s attempts and a backoff (~6.5 s).
+    expect(took).toBeGreaterThanOrEqual(2400);
+    expect(took).toBeLessThan(4000);
+    expect(fake.chatRequests()).toHaveLength(1);
+    const after = await turnTableCounts(db.url);
+    expect({ ...after, users: before.users, rooms: before.rooms }).toEqual(before);
   });
 
   it('the 61st message in a minute from one sender is a 429 while another sender passes', async () => {

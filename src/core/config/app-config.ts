@@ -77,6 +77,8 @@ export interface AppConfig {
     visionModel: string;
     timeoutMs: number;
     maxRetries: number;
+    /** All the model time one reply may take: every tool round, attempt and backoff. */
+    replyTimeoutMs: number;
   };
   readonly photos: {
     storageDir: string;
@@ -257,6 +259,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       visionModel: str('OPENAI_VISION_MODEL') ?? 'gpt-4o',
       timeoutMs: int('OPENAI_TIMEOUT_MS', 20_000, 100, 600_000),
       maxRetries: int('OPENAI_MAX_RETRIES', 2, 0, 10),
+      replyTimeoutMs: int('REPLY_TIMEOUT_MS', 50_000, 1000, 600_000),
     },
     photos: {
       storageDir: resolve(str('PHOTO_STORAGE_DIR') ?? join(dataDir, 'photos')),

@@ -314,6 +314,29 @@ describe('LlmClient against the fake OpenAI server', () => {
     expect(fake.chatRequests()).toHaveLength(1);
   });
 
+  it('cuts attempts and skips retries that would run past the deadline', async () => {
+    const quick = makeClient(fake.url, { OPENAI_TIMEOUT_MS: '2000', OPENAI_MAX_RETRIES: '2' });
+    fake.hang({ times: 3 });
+
+    const { value: err, ms } = await timed(() =>
+      llmError(quick.chat({ messages: user('x'), deadline: Date.now() + 600 })),
+    );
+
+    expect(err.kind).toBe('unavailable');
+    expect(err.message).toMatch(/timed out after \d+ ms/);
+    expect(ms).toBeGreaterThanOrEqual(550);
+    expect(ms).toBeLessThan(1500);
+    expect(fake.chatRequests()).toHaveLength(1);
+  });
+
+  it('makes no request once the deadline has passed', async () => {
+    const err = await llmError(llm.chat({ messages: user('x'), deadline: Date.now() - 1 }));
+
+    expect(err.kind).toBe('unavailable');
+    expect(err.message).toMatch(/within the time allowed/);
+    expect(fake.chatRequests()).toHaveLength(0);
+  });
+
   it('retries after a timeout', async () => {
     const quick = makeClient(fake.url, { OPENAI_TIMEOUT_MS: '500', OPENAI_MAX_RETRIES: '1' });
     fake.hang();

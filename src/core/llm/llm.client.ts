@@ -91,8 +91,11 @@ export class LlmClient implements OnModuleInit, OnModuleDestroy {
     if (!openai) return offlineChat(req);
     const params = this.params(req);
     const started = Date.now();
-    const completion = await this.withRetries('chat', (attempt) =>
-      openai.chat.completions.create(params, { signal: attempt.signal }),
+    const completion = await this.withRetries(
+      'chat',
+      (attempt) => openai.chat.completions.create(params, { signal: attempt.signal }),
+      () => true,
+      req.deadline,
     );
     const message = completion.choices[0]?.message;
     return {
@@ -149,6 +152,7 @@ export class LlmClient implements OnModuleInit, OnModuleDestroy {
         return acc;
       },
       () => !delivered,
+      req.deadline,
     );
     return {
       content: acc.content,
@@ -217,15 +221,21 @@ export class LlmClient implements OnModuleInit, OnModuleDestroy {
     operation: string,
     run: (attempt: Attempt) => Promise<T>,
     mayRetry: () => boolean = () => true,
+    deadline = Infinity,
   ): Promise<T> {
     const maxAttempts = this.config.llm.maxRetries + 1;
     for (let n = 1; ; n++) {
-      const attempt = new Attempt(this.config.llm.timeoutMs);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.logger.warn(`LLM ${operation}: no time left for attempt ${n}/${maxAttempts}`);
+        throw new LlmError('unavailable', 'the LLM did not answer within the time allowed');
+      }
+      const attempt = new Attempt(Math.min(this.config.llm.timeoutMs, left));
       try {
         return await run(attempt);
       } catch (err) {
         if (err instanceof CallerError) throw err.original;
-        const failure = this.classify(err, attempt.timedOut);
+        const failure = this.classify(err, attempt);
         const willRetry = failure.retryable && n < maxAttempts && mayRetry();
         let waitMs = 0;
         if (willRetry) {
@@ -240,6 +250,13 @@ export class LlmClient implements OnModuleInit, OnModuleDestroy {
             );
           }
           waitMs = failure.retryAfterMs ?? backoffMs(n);
+          // A retry that would start past the deadline is not worth the wait.
+          if (Date.now() + waitMs >= deadline) {
+            this.logger.warn(
+              `LLM ${operation} attempt ${n}/${maxAttempts} failed (${failure.summary}); no time left to retry`,
+            );
+            throw failure.error;
+          }
         }
         this.logger.warn(
           `LLM ${operation} attempt ${n}/${maxAttempts} failed (${failure.summary})${
@@ -254,17 +271,16 @@ export class LlmClient implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private classify(err: unknown, timedOut: boolean): Failure {
-    const timeoutMs = this.config.llm.timeoutMs;
+  private classify(err: unknown, attempt: Attempt): Failure {
     if (err instanceof LlmError) return { error: err, retryable: false, summary: err.kind };
     if (
-      timedOut ||
+      attempt.timedOut ||
       err instanceof AttemptTimeout ||
       err instanceof APIConnectionTimeoutError ||
       err instanceof APIUserAbortError
     ) {
       return {
-        error: new LlmError('unavailable', `LLM request timed out after ${timeoutMs} ms`),
+        error: new LlmError('unavailable', `LLM request timed out after ${attempt.timeoutMs} ms`),
         retryable: true,
         summary: 'timeout',
       };
@@ -337,7 +353,7 @@ class Attempt {
   private timer: NodeJS.Timeout;
   timedOut = false;
 
-  constructor(private readonly timeoutMs: number) {
+  constructor(readonly timeoutMs: number) {
     this.timer = this.arm();
   }
 

@@ -32,6 +32,11 @@ export interface ChatRequest {
   maxTokens?: number;
   /** Asks for `response_format: { type: 'json_object' }`. */
   json?: boolean;
+  /**
+   * Epoch ms the call must not run past, retries and their backoff included: each attempt's
+   * timeout is cut to what remains, and no attempt starts once it has passed.
+   */
+  deadline?: number;
 }
 
 export interface ChatResult {

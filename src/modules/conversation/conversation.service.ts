@@ -201,6 +201,9 @@ export class ConversationService {
     persona: PersonaEntity,
     inboundId: string,
   ): Promise<TurnResult> {
+    // Counted from here, photo waits included: the edge gives up on a request after 60 s
+    // (EDGE_PROTOCOL §6), and a 503 before that is a retry it can make, a timeout is not.
+    const deadline = Date.now() + this.config.llm.replyTimeoutMs;
     const photoIds = photoIdsOf(message.metadata);
     if (room.roomType === 'group') {
       // Group photos shared without addressing the persona were kept unanalysed until now.
@@ -240,7 +243,7 @@ export class ConversationService {
     if (reply === undefined) {
       const conversation: OpenAI.Chat.ChatCompletionMessageParam[] = [...prompt.messages];
       for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
-        const request = { messages: conversation, tools: ASSISTANT_TOOLS };
+        const request = { messages: conversation, tools: ASSISTANT_TOOLS, deadline };
         const result = message.onDelta
           ? await this.llm.streamChat(request, message.onDelta)
           : await this.llm.chat(request);
