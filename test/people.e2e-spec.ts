@@ -562,6 +562,15 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
   describe('in production', () => {
     let prod: RunningApi;
     const prodPrefix = newRedisPrefix();
+    // Production never logs a code: SMS goes to a (fake) Twilio, email is left unconfigured.
+    const twilio = fakeProvider(201, () => JSON.stringify({ sid: 'SM123' }));
+    const sentCode = (phone: string): string => {
+      const texts = twilio.received
+        .map((r) => new URLSearchParams(r.body))
+        .filter((form) => form.get('To') === phone);
+      expect(texts.length).toBeGreaterThan(0);
+      return /(\d{6})/.exec(texts[texts.length - 1].get('Body') ?? '')![1];
+    };
 
     beforeAll(async () => {
       prod = await startApi(
@@ -571,6 +580,11 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
             NODE_ENV: 'production',
             RELAY_WEBHOOK_SECRET: RELAY_SECRET,
             EDGE_SECRET: 'edge-secret-people-e2e-0123456789',
+            SMS_PROVIDER: 'twilio',
+            TWILIO_ACCOUNT_SID: 'AC0123',
+            TWILIO_AUTH_TOKEN: 'twilio-token-people-e2e',
+            TWILIO_FROM: '+15550001111',
+            TWILIO_API_URL: await twilio.start(),
           },
         ),
       );
@@ -578,13 +592,38 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
     });
     afterAll(async () => {
       await prod?.close();
+      await twilio.close();
       await clearRedisPrefix(prodPrefix);
+    });
+
+    it('refuses email codes with a 503 while no email provider is set, logging and keeping none', async () => {
+      const phone = newPhone();
+      expect((await start(phone, prod)).status).toBe(202);
+      const signedIn = await confirm({ phone, code: sentCode(phone) }, prod);
+      expect(signedIn.status).toBe(200);
+      const address = `prod-${seq}@example.com`;
+      const res = await prod.request<{ message: string }>('POST', '/user/handles/start', {
+        headers: bearer(signedIn.body),
+        body: { handle: address },
+      });
+      expect(res.status).toBe(503);
+      expect(res.body.message).toBe('Codes by email are not set up on this server');
+      expect(
+        await query(db.url, `SELECT count(*)::int AS n FROM otp_challenges WHERE handle = $1`, [
+          address,
+        ]),
+      ).toEqual([{ n: 0 }]);
+      // Outside requests a process logs through the first app's logger: every capture is read.
+      const logged = started.map((app) => app.logs.text()).join('\n');
+      expect(logged).toContain('EMAIL_PROVIDER=console in production');
+      expect(logged).not.toContain(`Email to ${address}`);
+      expect(logged).not.toContain(`SMS to ${phone}`);
     });
 
     it('sets Secure cookies with __Host- names, and reads them back', async () => {
       const phone = newPhone();
       expect((await start(phone, prod)).status).toBe(202);
-      const res = await confirm({ phone, code: codeFor(phone) }, prod);
+      const res = await confirm({ phone, code: sentCode(phone) }, prod);
       expect(res.status).toBe(200);
       const cookies = setCookies(res);
       expect([...cookies.keys()].sort()).toEqual([

@@ -65,6 +65,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, EMAIL_PROVIDER: 'sendgrid' })).toThrow(
       'SENDGRID_API_KEY is required when EMAIL_PROVIDER=sendgrid',
     );
+    expect(() => loadConfig({ ...base, TWILIO_API_URL: 'api.twilio.com' })).toThrow(
+      'TWILIO_API_URL must be a URL starting with https: or http://',
+    );
     expect(() => loadConfig({ ...base, EMAIL_PROVIDER: 'smtp' })).toThrow(
       'EMAIL_PROVIDER must be one of console, sendgrid',
     );

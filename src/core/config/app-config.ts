@@ -93,11 +93,15 @@ export interface AppConfig {
     twilioAccountSid: string | undefined;
     twilioAuthToken: string | undefined;
     twilioFrom: string | undefined;
+    /** Twilio's API origin (a regional edge, a proxy, or a local fake in tests). */
+    twilioApiUrl: string;
   };
   /** Codes sent to an email handle (linking an Apple ID email to a person). */
   readonly email: {
     provider: EmailProvider;
     sendgridApiKey: string | undefined;
+    /** SendGrid's API origin (the EU region, a proxy, or a local fake in tests). */
+    sendgridApiUrl: string;
     from: string | undefined;
   };
   readonly edge: { replyDeadlineMs: number };
@@ -273,10 +277,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       twilioAccountSid: str('TWILIO_ACCOUNT_SID'),
       twilioAuthToken: str('TWILIO_AUTH_TOKEN'),
       twilioFrom: str('TWILIO_FROM'),
+      twilioApiUrl: url('TWILIO_API_URL', ['https:', 'http:']) ?? 'https://api.twilio.com',
     },
     email: {
       provider: emailProvider,
       sendgridApiKey: str('SENDGRID_API_KEY'),
+      sendgridApiUrl: url('SENDGRID_API_URL', ['https:', 'http:']) ?? 'https://api.sendgrid.com',
       from: emailFrom,
     },
     edge: { replyDeadlineMs: int('EDGE_REPLY_DEADLINE_MS', 20_000, 100, 55_000) },

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../../core/config/app-config';
 import { APP_CONFIG } from '../../core/config/config.module';
 import { ConversationModule } from '../conversation/conversation.module';
@@ -8,12 +8,7 @@ import { UsersModule } from '../users/users.module';
 import { AdminUsersController } from './admin-users.controller';
 import { CodeDelivery } from './code-delivery';
 import { ConsoleEmailSender } from './email/console-email.sender';
-import {
-  DEFAULT_SENDGRID_BASE_URL,
-  EMAIL_SENDER,
-  EmailSender,
-  SENDGRID_BASE_URL,
-} from './email/email-sender';
+import { EMAIL_SENDER, EmailSender } from './email/email-sender';
 import { SendGridEmailSender } from './email/sendgrid-email.sender';
 import { HandlesService } from './handles.service';
 import { OneTimeCodesService } from './one-time-codes.service';
@@ -25,10 +20,17 @@ import { PhoneSignInService } from './phone-sign-in.service';
 import { ProfileService } from './profile.service';
 import { SessionsService } from './sessions.service';
 import { ConsoleSmsSender } from './sms/console-sms.sender';
-import { DEFAULT_TWILIO_BASE_URL, SMS_SENDER, SmsSender, TWILIO_BASE_URL } from './sms/sms-sender';
+import { SMS_SENDER, SmsSender } from './sms/sms-sender';
 import { TwilioSmsSender } from './sms/twilio-sms.sender';
+import { UnconfiguredSender } from './unconfigured-sender';
 import { UserController } from './user.controller';
 import { UserJwtVerifier } from './user-jwt.verifier';
+
+function warnUnconfigured(variable: string, refused: string): void {
+  new Logger('CodeDelivery').warn(
+    `${variable}=console in production: codes are never logged here, so ${refused} answer 503 until a provider is configured`,
+  );
+}
 
 /**
  * People: sign-in with one-time codes (by SMS), sessions (rotating refresh tokens, HTTP-only
@@ -51,34 +53,39 @@ import { UserJwtVerifier } from './user-jwt.verifier';
     SessionsService,
     ProfileService,
     UserJwtVerifier,
-    { provide: TWILIO_BASE_URL, useValue: DEFAULT_TWILIO_BASE_URL },
     {
       provide: SMS_SENDER,
-      inject: [APP_CONFIG, TWILIO_BASE_URL],
-      useFactory: (config: AppConfig, twilioBaseUrl: string): SmsSender =>
-        config.sms.provider === 'twilio'
-          ? new TwilioSmsSender(
-              {
-                accountSid: config.sms.twilioAccountSid ?? '',
-                authToken: config.sms.twilioAuthToken ?? '',
-                from: config.sms.twilioFrom ?? '',
-              },
-              twilioBaseUrl,
-            )
-          : new ConsoleSmsSender(),
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig): SmsSender => {
+        const { provider, twilioAccountSid, twilioAuthToken, twilioFrom, twilioApiUrl } =
+          config.sms;
+        if (provider === 'twilio') {
+          return new TwilioSmsSender(
+            {
+              accountSid: twilioAccountSid ?? '',
+              authToken: twilioAuthToken ?? '',
+              from: twilioFrom ?? '',
+            },
+            twilioApiUrl,
+          );
+        }
+        if (!config.isProduction) return new ConsoleSmsSender();
+        warnUnconfigured('SMS_PROVIDER', 'phone sign-in and linking phones');
+        return new UnconfiguredSender('text message');
+      },
     },
-    { provide: SENDGRID_BASE_URL, useValue: DEFAULT_SENDGRID_BASE_URL },
     {
       provide: EMAIL_SENDER,
-      inject: [APP_CONFIG, SENDGRID_BASE_URL],
-      useFactory: (config: AppConfig, sendgridBaseUrl: string): EmailSender =>
-        config.email.provider === 'sendgrid'
-          ? new SendGridEmailSender(
-              config.email.sendgridApiKey ?? '',
-              config.email.from ?? '',
-              sendgridBaseUrl,
-            )
-          : new ConsoleEmailSender(),
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig): EmailSender => {
+        const { provider, sendgridApiKey, from, sendgridApiUrl } = config.email;
+        if (provider === 'sendgrid') {
+          return new SendGridEmailSender(sendgridApiKey ?? '', from ?? '', sendgridApiUrl);
+        }
+        if (!config.isProduction) return new ConsoleEmailSender();
+        warnUnconfigured('EMAIL_PROVIDER', 'linking email addresses');
+        return new UnconfiguredSender('email');
+      },
     },
   ],
   exports: [SessionsService],

@@ -3,7 +3,8 @@ import { EmailSender } from './email-sender';
 
 /**
  * Development: the email goes to the log (at info) instead of a mailbox, so a developer can link
- * an address with the code it holds. Never the provider in a real deployment.
+ * an address with the code it holds.
+ * Outside production only: there codes are refused instead (UnconfiguredSender).
  */
 @Injectable()
 export class ConsoleEmailSender implements EmailSender {

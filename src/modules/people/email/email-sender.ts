@@ -4,6 +4,3 @@ export interface EmailSender {
 }
 
 export const EMAIL_SENDER = Symbol('EMAIL_SENDER');
-/** SendGrid's API origin; injectable so tests point the real sender at a local fake server. */
-export const SENDGRID_BASE_URL = Symbol('SENDGRID_BASE_URL');
-export const DEFAULT_SENDGRID_BASE_URL = 'https://api.sendgrid.com';

@@ -3,7 +3,8 @@ import { SmsSender } from './sms-sender';
 
 /**
  * Development: the text goes to the log (at info) instead of a phone, so a developer can sign in
- * with the code it holds. Never the provider in a real deployment.
+ * with the code it holds.
+ * Outside production only: there codes are refused instead (UnconfiguredSender).
  */
 @Injectable()
 export class ConsoleSmsSender implements SmsSender {
