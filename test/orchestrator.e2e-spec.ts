@@ -511,6 +511,27 @@ describe('POST /orchestrator/message (real app, Postgres, Redis, fake OpenAI)', 
     expect(retry.body).toMatchObject({ should_respond: true, reply_text: 'back online' });
   });
 
+  it('answers 503 on an exhausted LLM quota without retrying, counted for an alert in /metrics', async () => {
+    const quotaFailures = async (): Promise<number> => {
+      const metrics = await api.request('GET', '/metrics');
+      const line = /llm_failures_total\{operation="chat",kind="quota"\} (\d+)/.exec(metrics.text);
+      return line ? Number(line[1]) : 0;
+    };
+    const counted = await quotaFailures();
+    fake.fail({
+      status: 429,
+      times: 5,
+      body: {
+        error: { code: 'insufficient_quota', type: 'insufficient_quota', message: 'No credit' },
+      },
+    });
+    const res = await post(message({ message_guid: `quota-${randomUUID()}` }));
+    expect(res.status).toBe(503);
+    expect(fake.chatRequests()).toHaveLength(1);
+    expect(await quotaFailures()).toBe(counted + 1);
+    expect(api.logs.text()).toContain('the account is out of quota');
+  });
+
   it('answers 503 once the reply has used its time, not after every attempt runs out', async () => {
     fake.hang({ times: 5 });
     const before = await turnTableCounts(db.url);

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnModuleDestroy,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI, {
   APIConnectionError,
@@ -8,6 +15,7 @@ import OpenAI, {
 } from 'openai';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { LlmError } from './llm.errors';
 import type {
   ChatRequest,
@@ -47,7 +55,11 @@ export class LlmClient implements OnModuleInit, OnModuleDestroy {
   private readonly openai: OpenAI | undefined;
   private readonly http = createNodeHttpFetch();
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    // Only the API serves /metrics; workers log their failures.
+    @Optional() private readonly metrics?: MetricsService,
+  ) {
     const { apiKey, baseUrl, timeoutMs } = config.llm;
     this.openai = apiKey
       ? new OpenAI({
@@ -222,6 +234,26 @@ export class LlmClient implements OnModuleInit, OnModuleDestroy {
     run: (attempt: Attempt) => Promise<T>,
     mayRetry: () => boolean = () => true,
     deadline = Infinity,
+  ): Promise<T> {
+    try {
+      return await this.attempts(operation, run, mayRetry, deadline);
+    } catch (err) {
+      if (err instanceof LlmError) {
+        this.metrics?.observeLlmFailure(operation, err.kind);
+        if (err.kind === 'quota') {
+          // Every reply fails until someone adds credit: louder than a transient outage.
+          this.logger.error(`LLM ${operation}: the account is out of quota (${err.message})`);
+        }
+      }
+      throw err;
+    }
+  }
+
+  private async attempts<T>(
+    operation: string,
+    run: (attempt: Attempt) => Promise<T>,
+    mayRetry: () => boolean,
+    deadline: number,
   ): Promise<T> {
     const maxAttempts = this.config.llm.maxRetries + 1;
     for (let n = 1; ; n++) {

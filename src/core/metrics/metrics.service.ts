@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LlmErrorKind } from '../llm/llm.errors';
 import { QueueService } from '../queue/queue.service';
 
 /**
@@ -32,6 +33,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly llmFailures = new Counter({
+    name: 'llm_failures_total',
+    help: 'LLM calls that failed after their retries, by operation and kind (quota needs a human)',
+    labelNames: ['operation', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor(queues: QueueService) {
     // Includes nodejs_eventloop_lag_seconds and its percentiles.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
@@ -52,6 +60,10 @@ export class MetricsService {
 
   observeCacheLookup(hit: boolean): void {
     this.cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
+  }
+
+  observeLlmFailure(operation: string, kind: LlmErrorKind): void {
+    this.llmFailures.inc({ operation, kind });
   }
 
   /** `route` is the route template (`/photos/:id`), never the raw URL, to bound cardinality. */
