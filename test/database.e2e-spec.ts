@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import { LowerCaseEmailHandles1764900000000 } from '../migrations/1764900000000-LowerCaseEmailHandles';
 import { runMigrationsLocked } from '../src/core/database/migrator';
 import { createTestDatabase, TestDatabase, withDatabase } from './helpers/database';
 import { PrivateRedis } from './helpers/private-redis';
@@ -93,6 +94,83 @@ describe('migrations', () => {
       return result.rows;
     });
     expect(rows).toEqual([{ note: 'once' }]);
+  });
+});
+
+describe('migration LowerCaseEmailHandles', () => {
+  it('lower-cases email handles and primary handles, leaving a spelling whose lower case is taken', async () => {
+    const db = await freshDatabase(false);
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      // Written as iMessage relayed them before handles were normalised.
+      const people: [string, string[]][] = [
+        ['Sam@iCloud.com', ['Sam@iCloud.com', 'Sam.Work@Example.com']],
+        ['+15550001111', ['+15550001111', 'Kim@Example.com']],
+        ['kim@example.com', ['kim@example.com']],
+        ['client:Abc', ['client:Abc']],
+      ];
+      const ids: string[] = [];
+      await client.query('BEGIN');
+      for (const [primary, handles] of people) {
+        const [{ id }] = (
+          await client.query<{ id: string }>(
+            `INSERT INTO users (handle) VALUES ($1) RETURNING id`,
+            [primary],
+          )
+        ).rows;
+        ids.push(id);
+        for (const handle of handles) {
+          await client.query(`INSERT INTO user_handles (handle, user_id) VALUES ($1, $2)`, [
+            handle,
+            id,
+          ]);
+        }
+      }
+      await client.query('COMMIT');
+
+      const source = new DataSource({ type: 'postgres', url: db.url });
+      await source.initialize();
+      const runner = source.createQueryRunner();
+      try {
+        await runner.startTransaction();
+        await new LowerCaseEmailHandles1764900000000().up(runner);
+        await runner.commitTransaction();
+      } finally {
+        await runner.release();
+        await source.destroy();
+      }
+
+      const { rows: handles } = await client.query<{ handle: string; user_id: string }>(
+        `SELECT handle, user_id FROM user_handles WHERE user_id = ANY($1)`,
+        [ids],
+      );
+      const byHandle = (a: { handle: string }, b: { handle: string }) =>
+        a.handle < b.handle ? -1 : a.handle > b.handle ? 1 : 0;
+      expect(handles.sort(byHandle)).toEqual(
+        [
+          { handle: '+15550001111', user_id: ids[1] },
+          // Taken by the third person already: left as it was, not merged.
+          { handle: 'Kim@Example.com', user_id: ids[1] },
+          { handle: 'client:Abc', user_id: ids[3] },
+          { handle: 'kim@example.com', user_id: ids[2] },
+          { handle: 'sam.work@example.com', user_id: ids[0] },
+          { handle: 'sam@icloud.com', user_id: ids[0] },
+        ].sort(byHandle),
+      );
+      const { rows: primaries } = await client.query<{ handle: string }>(
+        `SELECT handle FROM users WHERE id = ANY($1) ORDER BY array_position($1, id)`,
+        [ids],
+      );
+      expect(primaries.map((p) => p.handle)).toEqual([
+        'sam@icloud.com',
+        '+15550001111',
+        'kim@example.com',
+        'client:Abc',
+      ]);
+    } finally {
+      await client.end();
+    }
   });
 });
 

@@ -392,13 +392,31 @@ describe('People: onboarding, traits, linked handles, export (real API + worker,
       );
 
       expect((await say(lower, 'hello from my mac')).status).toBe(200);
+      // iMessage relays an Apple ID in whatever case it was typed: still the same person.
+      expect((await say(address, 'hello in capitals')).status).toBe(200);
       expect(
-        await query(db.url, `SELECT sender_user_id FROM messages WHERE text = 'hello from my mac'`),
-      ).toEqual([{ sender_user_id: me.tokens.user_id }]);
+        await query(
+          db.url,
+          `SELECT sender_user_id, sender_handle FROM messages
+           WHERE text IN ('hello from my mac', 'hello in capitals') ORDER BY created_at`,
+        ),
+      ).toEqual([
+        { sender_user_id: me.tokens.user_id, sender_handle: lower },
+        { sender_user_id: me.tokens.user_id, sender_handle: lower },
+      ]);
       expect(
-        await query(db.url, `SELECT count(*)::int AS n FROM users WHERE handle = $1`, [lower]),
+        await query(
+          db.url,
+          `SELECT count(*)::int AS n FROM user_handles WHERE lower(handle) = $1`,
+          [lower],
+        ),
+      ).toEqual([{ n: 1 }]);
+      expect(
+        await query(db.url, `SELECT count(*)::int AS n FROM users WHERE lower(handle) = $1`, [
+          lower,
+        ]),
       ).toEqual([{ n: 0 }]);
-      expect((await profileOf(me)).relationship.messages_exchanged).toBe(2);
+      expect((await profileOf(me)).relationship.messages_exchanged).toBe(4);
     });
 
     it('refuses (409) a handle of someone who signed in, after the same answer as any other', async () => {

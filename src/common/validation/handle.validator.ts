@@ -1,3 +1,4 @@
+import { Transform } from 'class-transformer';
 import { registerDecorator, ValidationOptions } from 'class-validator';
 
 const E164 = /^\+[1-9]\d{6,14}$/;
@@ -13,6 +14,26 @@ export function handleKind(value: unknown): 'phone' | 'email' | undefined {
   if (typeof value !== 'string' || value.length > 320) return undefined;
   if (E164.test(value)) return 'phone';
   return EMAIL.test(value) ? 'email' : undefined;
+}
+
+/**
+ * A handle as people are told apart: email addresses in lower case (Apple IDs arrive in whatever
+ * case a phone or a person typed them, and one address must be one person), numbers and
+ * anything else as given.
+ */
+export function normalHandle(handle: string): string {
+  return handleKind(handle) === 'email' ? handle.toLowerCase() : handle;
+}
+
+/**
+ * A DTO field holding a handle, or an array of them, stored in its normal form (normalHandle).
+ * Values of other types pass untouched, for the field's validators to refuse.
+ */
+export function NormalHandle(): PropertyDecorator {
+  const normal = (value: unknown) => (typeof value === 'string' ? normalHandle(value) : value);
+  return Transform(({ value }: { value: unknown }) =>
+    Array.isArray(value) ? value.map(normal) : normal(value),
+  );
 }
 
 export function IsHandle(options?: ValidationOptions) {

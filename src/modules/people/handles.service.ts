@@ -35,11 +35,6 @@ export function toHandleDto(row: {
   };
 }
 
-/** Addresses are compared in lower case (people type them in any case); numbers as given. */
-function normalHandle(handle: string): string {
-  return handleKind(handle) === 'email' ? handle.toLowerCase() : handle;
-}
-
 /**
  * Identity across handles: a signed-in person links a second handle (phone or Apple ID email)
  * by confirming a code sent to it. What arrives through that handle is theirs from then on.
@@ -67,10 +62,10 @@ export class HandlesService {
 
   /**
    * Sends a code to the handle. The answer does not depend on whether someone else has the
-   * handle (no enumeration); only a handle that is already the caller's own is a 409.
+   * handle (no enumeration); only a handle that is already the caller's own is a 409. The
+   * handle comes in its normal form (normalHandle, applied by the DTO).
    */
-  async start(userId: string, rawHandle: string): Promise<CodeSent> {
-    const handle = normalHandle(rawHandle);
+  async start(userId: string, handle: string): Promise<CodeSent> {
     if ((await this.data.ownerOf(handle)) === userId) {
       throw new ConflictException('This handle is already one of yours');
     }
@@ -90,8 +85,7 @@ export class HandlesService {
     }));
   }
 
-  async confirm(userId: string, rawHandle: string, code: string): Promise<LinkHandleResponseDto> {
-    const handle = normalHandle(rawHandle);
+  async confirm(userId: string, handle: string, code: string): Promise<LinkHandleResponseDto> {
     const outcome = await this.data.transaction(async (m): Promise<LinkOutcome> => {
       const refused = await this.codes.check(m, this.scope(userId, handle), code);
       if (refused) return { kind: 'refused', refused };

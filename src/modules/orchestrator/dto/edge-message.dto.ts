@@ -15,6 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { NormalHandle } from '../../../common/validation/handle.validator';
 
 export class EdgeAttachmentDto {
   @ApiProperty() @IsString() @MaxLength(256) guid!: string;
@@ -46,6 +47,7 @@ export class EdgeMessageDto {
   mode!: 'direct' | 'group';
 
   @ApiProperty({ description: 'The sender handle; may be "unknown"' })
+  @NormalHandle()
   @IsString()
   @IsNotEmpty()
   @MaxLength(320)
@@ -63,6 +65,7 @@ export class EdgeMessageDto {
   timestamp!: number;
 
   @ApiProperty({ type: [String] })
+  @NormalHandle()
   @IsArray()
   @ArrayMaxSize(100)
   @IsString({ each: true })

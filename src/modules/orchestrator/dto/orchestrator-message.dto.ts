@@ -12,7 +12,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { IsHandle } from '../../../common/validation/handle.validator';
+import { IsHandle, NormalHandle } from '../../../common/validation/handle.validator';
 
 /** `POST /orchestrator/message` (SPEC §6, the seeds' relay contract). */
 export class OrchestratorMessageDto {
@@ -30,6 +30,7 @@ export class OrchestratorMessageDto {
   mode!: 'direct' | 'group';
 
   @ApiProperty({ example: '+15551234567', description: 'E.164 phone or Apple ID email' })
+  @NormalHandle()
   @IsHandle()
   sender!: string;
 
@@ -45,6 +46,7 @@ export class OrchestratorMessageDto {
   timestamp!: number;
 
   @ApiProperty({ type: [String], maxItems: 100 })
+  @NormalHandle()
   @IsArray()
   @ArrayMaxSize(100)
   @IsString({ each: true })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { IsHandle } from '../../../common/validation/handle.validator';
+import { IsHandle, NormalHandle } from '../../../common/validation/handle.validator';
 
 const E164 = /^\+[1-9]\d{6,14}$/;
 const E164_MESSAGE = 'phone must be an E.164 number such as +15551234567';
@@ -166,12 +166,14 @@ export class UserHandlesDto {
 
 export class LinkHandleStartDto {
   @ApiProperty({ example: 'sam@icloud.com', description: 'E.164 phone or Apple ID email' })
+  @NormalHandle()
   @IsHandle()
   handle!: string;
 }
 
 export class LinkHandleConfirmDto {
   @ApiProperty({ example: 'sam@icloud.com' })
+  @NormalHandle()
   @IsHandle()
   handle!: string;
 
@@ -245,6 +247,7 @@ export class ErasureReportDto {
 
 export class AdminUserQueryDto {
   @ApiProperty({ example: '+15551234567' })
+  @NormalHandle()
   @IsHandle()
   handle!: string;
 }

@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
-import { IsHandle } from '../../../common/validation/handle.validator';
+import { IsHandle, NormalHandle } from '../../../common/validation/handle.validator';
 import { PHOTO_STATUSES, PhotoStatus } from '../entities/photo.entity';
 
 /** `POST /photos/upload` (relay): the query; the image is the multipart `file` part. */
 export class UploadPhotoQueryDto {
   @ApiProperty({ example: '+15557654321', description: 'The sender (E.164 or Apple ID email)' })
+  @NormalHandle()
   @IsHandle()
   user_phone!: string;
 
@@ -36,6 +37,7 @@ export class UploadPhotoQueryDto {
  */
 export class EdgePhotoFieldsDto {
   @ApiProperty({ example: '+15557654321', description: "The sender's handle" })
+  @NormalHandle()
   @IsHandle()
   user_phone!: string;
 
