@@ -604,12 +604,21 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
       const signedIn = await confirm({ phone, code: sentCode(phone) }, prod);
       expect(signedIn.status).toBe(200);
       const address = `prod-${seq}@example.com`;
-      const res = await prod.request<{ message: string }>('POST', '/user/handles/start', {
+      // More than the 3 codes per address and 10 link codes per person an hour: a refusal
+      // costs nothing, so it uses up neither limit (never a 429).
+      for (let i = 0; i < 11; i++) {
+        const res = await prod.request<{ message: string }>('POST', '/user/handles/start', {
+          headers: bearer(signedIn.body),
+          body: { handle: address },
+        });
+        expect(res.status).toBe(503);
+        expect(res.body.message).toBe('Codes by email are not set up on this server');
+      }
+      const phoneLink = await prod.request('POST', '/user/handles/start', {
         headers: bearer(signedIn.body),
-        body: { handle: address },
+        body: { handle: newPhone() },
       });
-      expect(res.status).toBe(503);
-      expect(res.body.message).toBe('Codes by email are not set up on this server');
+      expect(phoneLink.status).toBe(202);
       expect(
         await query(db.url, `SELECT count(*)::int AS n FROM otp_challenges WHERE handle = $1`, [
           address,
@@ -620,6 +629,40 @@ describe('People: phone sign-in, sessions, CSRF, profile (real app, Postgres, Re
       expect(logged).toContain('EMAIL_PROVIDER=console in production');
       expect(logged).not.toContain(`Email to ${address}`);
       expect(logged).not.toContain(`SMS to ${phone}`);
+    });
+
+    it('refuses text-message codes with a 503 while no SMS provider is set, keeping none', async () => {
+      const unconfigured = await startApi(
+        testConfig(
+          { databaseUrl: db.url, redisPrefix: prodPrefix },
+          {
+            NODE_ENV: 'production',
+            RELAY_WEBHOOK_SECRET: RELAY_SECRET,
+            EDGE_SECRET: 'edge-secret-people-e2e-0123456789',
+          },
+        ),
+      );
+      try {
+        const phone = newPhone();
+        // One more than the 3 codes per phone every 10 minutes: refusals are not counted.
+        for (let i = 0; i < 4; i++) {
+          const res = await start(phone, unconfigured);
+          expect(res.status).toBe(503);
+          expect((res.body as { message: string }).message).toBe(
+            'Codes by text message are not set up on this server',
+          );
+        }
+        expect(
+          await query(db.url, `SELECT count(*)::int AS n FROM otp_challenges WHERE handle = $1`, [
+            phone,
+          ]),
+        ).toEqual([{ n: 0 }]);
+        const logged = [...started, unconfigured].map((app) => app.logs.text()).join('\n');
+        expect(logged).toContain('SMS_PROVIDER=console in production');
+        expect(logged).not.toContain(`SMS to ${phone}`);
+      } finally {
+        await unconfigured.close();
+      }
     });
 
     it('sets Secure cookies with __Host- names, and reads them back', async () => {

@@ -69,6 +69,7 @@ export class HandlesService {
     if ((await this.data.ownerOf(handle)) === userId) {
       throw new ConflictException('This handle is already one of yours');
     }
+    this.codes.ensureDeliverable(handle);
     // Sending to arbitrary numbers costs money: a person gets a few per hour.
     await this.codes.count(
       `otp:link:${this.codes.hash('link', userId)}`,

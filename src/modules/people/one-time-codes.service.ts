@@ -57,7 +57,13 @@ export class OneTimeCodesService {
     private readonly redis: Redis,
   ) {}
 
+  /** See CodeDelivery.ensureDeliverable; for callers that count something of their own first. */
+  ensureDeliverable(handle: string): void {
+    this.delivery.ensureDeliverable(handle);
+  }
+
   async send(scope: CodeScope, message: (code: string) => CodeMessage): Promise<CodeSent> {
+    this.delivery.ensureDeliverable(scope.handle);
     await this.count(
       `otp:sends:${this.hash('sends', scope.handle)}`,
       OTP_SENDS_PER_WINDOW,

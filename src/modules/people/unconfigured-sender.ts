@@ -11,7 +11,13 @@ import { SmsSender } from './sms/sms-sender';
 export class UnconfiguredSender implements SmsSender, EmailSender {
   constructor(private readonly channel: 'text message' | 'email') {}
 
+  refusal(): ServiceUnavailableException {
+    return new ServiceUnavailableException(
+      `Codes by ${this.channel} are not set up on this server`,
+    );
+  }
+
   async send(): Promise<void> {
-    throw new ServiceUnavailableException(`Codes by ${this.channel} are not set up on this server`);
+    throw this.refusal();
   }
 }
