@@ -37,20 +37,32 @@ afterAll(async () => {
 });
 
 describe('migrations', () => {
-  it('the API applies every migration in migrations/ at start-up; a worker never migrates', async () => {
-    const workerDb = await freshDatabase();
+  it('the API applies every migration in migrations/ at start-up; a worker waits for it and never migrates', async () => {
+    const db = await freshDatabase();
     const prefix = newRedisPrefix();
-    const worker = await startWorker(
-      testConfig({ databaseUrl: workerDb.url, redisPrefix: prefix }),
-    );
-    await worker.app.close();
-    expect(await tableExists(workerDb.url, 'migrations')).toBe(false);
+    const config = testConfig({ databaseUrl: db.url, redisPrefix: prefix });
+    let workerUp = false;
+    const worker = startWorker(config).then((started) => {
+      workerUp = true;
+      return started;
+    });
+    worker.catch(() => undefined);
+    // Started first, as a deploy that starts everything at once may: it waits, writing nothing.
+    const deadline = Date.now() + 1500;
+    while (Date.now() < deadline && !workerUp) await new Promise((r) => setTimeout(r, 100));
+    expect(workerUp).toBe(false);
+    expect(await tableExists(db.url, 'migrations')).toBe(false);
 
-    const apiDb = await freshDatabase();
-    const api = await startApi(testConfig({ databaseUrl: apiDb.url, redisPrefix: prefix }));
+    const api = await startApi(config);
+    const { app, logs } = await worker;
+    await app.close();
     await api.close();
+    expect(logs.text()).toMatch(
+      /waiting for \d+ migration\(s\) to be applied: InitialSchema1764000000000, EdgeCommands/,
+    );
+    expect(logs.text()).toContain('database schema is current');
     const files = readdirSync(join(__dirname, '..', 'migrations')).filter((f) => f.endsWith('.ts'));
-    const client = new Client({ connectionString: apiDb.url });
+    const client = new Client({ connectionString: db.url });
     await client.connect();
     const { rows } = await client.query<{ name: string }>('SELECT name FROM migrations');
     await client.end();

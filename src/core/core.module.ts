@@ -17,7 +17,7 @@ export class CoreModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(rootLogger),
-        DatabaseModule.forRoot(config),
+        DatabaseModule.forRoot(config, rootLogger),
         RedisModule,
         QueueModule,
         LlmModule,

@@ -1,17 +1,19 @@
-import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source';
-import { runMigrationsLocked } from './migrator';
+import { runMigrationsLocked, waitForMigrations } from './migrator';
 import { PreparedStatements } from './prepared-statements';
 
 @Module({})
 export class DatabaseModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    // Workers never migrate: they may start before the API and must not race it.
+  /** `rootLogger` directly: Nest's logger buffers until the app is up, and a wait must show. */
+  static forRoot(config: AppConfig, rootLogger: Logger): DynamicModule {
+    // Workers never migrate: they may start before the API and must not race it; whoever does
+    // not migrate waits until the schema is there.
     const migrate = config.database.migrationsRun && config.role !== 'worker';
-    const logger = new Logger('Database');
     return {
       module: DatabaseModule,
       global: true,
@@ -23,7 +25,10 @@ export class DatabaseModule {
           // Migrations finish before any provider can touch the schema.
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
-            if (migrate) await runMigrationsLocked(dataSource, (line) => logger.log(line));
+            const log = (line: string) => rootLogger.info({ context: 'Database' }, line);
+            await (migrate
+              ? runMigrationsLocked(dataSource, log)
+              : waitForMigrations(dataSource, log));
             return dataSource;
           },
         }),

@@ -28,3 +28,51 @@ export async function runMigrationsLocked(
     await runner.release();
   }
 }
+
+/** How often a process that does not migrate looks again for the migrations it waits on. */
+const SCHEMA_POLL_MS = 1000;
+
+/**
+ * Resolves once every migration this build knows of is applied, writing nothing (not even the
+ * migrations table). For processes that never migrate (workers; API instances with
+ * DB_MIGRATIONS_RUN=false): started before the migrating process finished, as in a deploy that
+ * starts everything at once, their first jobs and requests would otherwise fail against a schema
+ * that is not there yet. Migrations the database has beyond this build's (a newer build
+ * migrated) are not in the way.
+ */
+export async function waitForMigrations(
+  dataSource: DataSource,
+  log: (line: string) => void,
+  pollMs = SCHEMA_POLL_MS,
+): Promise<void> {
+  // In the order they apply: by the timestamp that ends each name.
+  const stamp = (name: string) => Number(/\d+$/.exec(name)?.[0] ?? 0);
+  const known = dataSource.migrations
+    .map((m) => m.name ?? m.constructor.name)
+    .sort((a, b) => stamp(a) - stamp(b));
+  const table = dataSource.options.migrationsTableName ?? 'migrations';
+  let waited = false;
+  for (;;) {
+    const [{ present }] = await dataSource.query<{ present: boolean }[]>(
+      `SELECT to_regclass($1) IS NOT NULL AS present`,
+      [table],
+    );
+    const applied = new Set<string>(
+      present
+        ? (await dataSource.query<{ name: string }[]>(`SELECT name FROM "${table}"`)).map(
+            (row) => row.name,
+          )
+        : [],
+    );
+    const pending = known.filter((name) => !applied.has(name));
+    if (!pending.length) {
+      if (waited) log('database schema is current');
+      return;
+    }
+    if (!waited) {
+      log(`waiting for ${pending.length} migration(s) to be applied: ${pending.join(', ')}`);
+      waited = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
