@@ -322,6 +322,48 @@ describe('edge WebSocket /edge/ws and the edge command queue (real app, Postgres
     }
   });
 
+  it('fails a message command its agent did not take in time instead of pushing it; other types still go', async () => {
+    gateway.configure({ messageGraceMs: 300 });
+    const events: EdgeCommandAckEvent[] = [];
+    const off = commands.onAck((e) => void events.push(e));
+    try {
+      const agentId = newAgent();
+      await (await connect(agentId)).close();
+      await eventually(async () =>
+        expect(await agentView(agentId)).toMatchObject({ connected: false }),
+      );
+      const stale = await send(agentId, 'a reply from long ago');
+      const bubble = await commands.create(agentId, 'schedule_message', {
+        thread_id: '+15557654321',
+        message_text: 'a second bubble from long ago',
+        send_at: new Date(Date.now() + 100),
+      });
+      const cancel = await commands.create(agentId, 'cancel_scheduled', { schedule_id: 'sched-1' });
+      expect(stale.expiresAt!.getTime() - stale.createdAt.getTime()).toBeLessThan(1000);
+      expect(bubble.expiresAt).toEqual(
+        new Date(Date.parse(bubble.payload.send_at as string) + 300),
+      );
+      expect(cancel.expiresAt).toBeNull();
+      await new Promise((r) => setTimeout(r, 700));
+
+      const socket = await connect(agentId);
+      expect((await socket.nextCommand()).command_id).toBe(cancel.id);
+      await socket.expectNone('command', 600);
+      for (const command of [stale, bubble]) {
+        expect(await row(command.id)).toMatchObject({
+          status: 'failed',
+          attempts: 0,
+          error: 'not sent in time: expired before the agent took it',
+        });
+        expect(events.filter((e) => e.command.id === command.id)).toEqual([
+          expect.objectContaining({ stage: 'expired', ok: false, final: true }),
+        ]);
+      }
+    } finally {
+      off();
+    }
+  });
+
   it('reconnecting resends what was delivered but not acked (same id), not what was acked', async () => {
     const agentId = newAgent();
     const socket = await connect(agentId);

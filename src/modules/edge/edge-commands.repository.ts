@@ -24,6 +24,8 @@ export interface EdgeCommand {
   ackCount: number;
   error: string | null;
   scheduledMessageId: string | null;
+  /** Never pushed after this; null = no deadline. */
+  expiresAt: Date | null;
   createdAt: Date;
 }
 
@@ -42,6 +44,7 @@ interface RawCommand {
   ack_count: number;
   error: string | null;
   scheduled_message_id: string | null;
+  expires_at: Date | null;
   created_at: Date;
 }
 
@@ -61,6 +64,7 @@ function toCommand(row: RawCommand): EdgeCommand {
     ackCount: row.ack_count,
     error: row.error,
     scheduledMessageId: row.scheduled_message_id,
+    expiresAt: row.expires_at,
     createdAt: row.created_at,
   };
 }
@@ -90,6 +94,7 @@ export interface NewEdgeCommand {
   payload: Record<string, unknown>;
   priority: EdgeCommandPriority;
   scheduledMessageId: string | null;
+  expiresAt: Date | null;
 }
 
 /** An ack of `commandId` from `agentId`, received at `now`. */
@@ -140,11 +145,12 @@ export class EdgeCommandsRepository {
          ON CONFLICT (id) DO NOTHING
        )
        INSERT INTO edge_commands (id, agent_id, command_type, payload, priority,
-         scheduled_message_id)
-       SELECT id, agent_id, command_type, payload, priority, scheduled_message_id
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::uuid[])
+         scheduled_message_id, expires_at)
+       SELECT id, agent_id, command_type, payload, priority, scheduled_message_id, expires_at
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::uuid[],
+                   $7::timestamptz[])
          WITH ORDINALITY AS n (id, agent_id, command_type, payload, priority,
-           scheduled_message_id, ord)
+           scheduled_message_id, expires_at, ord)
        ORDER BY ord
        RETURNING *`,
       [
@@ -154,6 +160,7 @@ export class EdgeCommandsRepository {
         inputs.map((c) => JSON.stringify(c.payload)),
         inputs.map((c) => c.priority),
         inputs.map((c) => c.scheduledMessageId),
+        inputs.map((c) => c.expiresAt),
       ],
     )) as RawCommand[];
     return new Map(rows.map((row) => [row.id, toCommand(row)]));
@@ -163,7 +170,7 @@ export class EdgeCommandsRepository {
    * Marks each agent's next commands delivered (attempts + 1, last_sent_at = now) and returns
    * them by agent, in send order, for the caller to push: at most `limit` per agent, in one
    * statement whatever the number of agents. Atomic: two concurrent claims never return one row
-   * twice. A command sent `maxAttempts` times is never claimed again.
+   * twice. A command sent `maxAttempts` times, or past its `expires_at`, is never claimed again.
    */
   async claim(
     agentIds: readonly string[],
@@ -184,6 +191,7 @@ export class EdgeCommandsRepository {
            CROSS JOIN LATERAL (
              SELECT id FROM edge_commands
              WHERE agent_id = a.agent_id
+               AND (expires_at IS NULL OR expires_at > now())
                AND (status = 'pending'
                  OR (status = 'delivered' AND attempts < $2
                    AND ($3 = 'reconnect'
@@ -204,7 +212,10 @@ export class EdgeCommandsRepository {
     return byAgent;
   }
 
-  /** Sent `maxAttempts` times, the last one `resendAfterMs` ago, still no ack: failed. */
+  /**
+   * Failed: sent `maxAttempts` times, the last one `resendAfterMs` ago, still no ack; or past its
+   * `expires_at` before it was acked (never pushed again: the Mac may have it, or not).
+   */
   async expireUnacked(
     agentIds: readonly string[],
     options: { resendAfterMs: number; maxAttempts: number },
@@ -213,15 +224,19 @@ export class EdgeCommandsRepository {
     const rows = returned(
       await this.dataSource.query(
         `UPDATE edge_commands
-         SET status = 'failed', error = $3
-         WHERE agent_id = ANY($1) AND status = 'delivered' AND attempts >= $2
-           AND last_sent_at <= now() - make_interval(secs => $4)
+         SET status = 'failed',
+             error = CASE WHEN expires_at <= now() THEN $5 ELSE $3 END
+         WHERE agent_id = ANY($1)
+           AND ((status = 'delivered' AND attempts >= $2
+                 AND last_sent_at <= now() - make_interval(secs => $4))
+             OR (status IN ('pending', 'delivered') AND expires_at <= now()))
          RETURNING *`,
         [
           [...new Set(agentIds)],
           options.maxAttempts,
           `not acknowledged after ${options.maxAttempts} sends`,
           options.resendAfterMs / 1000,
+          'not sent in time: expired before the agent took it',
         ],
       ),
     );

@@ -161,6 +161,13 @@ export class EdgeCommandsService {
       throw new CommandPayloadError('scheduledMessageId must be a uuid');
     }
     const clean = validateCommandPayload(type, payload);
+    const grace = this.timings.messageGraceMs;
+    const expiresAt =
+      type === 'send_message_now'
+        ? new Date(Date.now() + grace)
+        : type === 'schedule_message'
+          ? new Date(new Date(clean.send_at as string).getTime() + grace)
+          : null;
     // One statement (with the commands created meanwhile): the agent row is created with the
     // command when unknown.
     const id = randomUUID();
@@ -171,6 +178,7 @@ export class EdgeCommandsService {
       payload: clean,
       priority,
       scheduledMessageId,
+      expiresAt,
     });
     this.logger.log(`queued ${command.commandType} ${command.id} for ${agentId}`);
     await this.announce(agentId);

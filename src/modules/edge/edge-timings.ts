@@ -17,6 +17,12 @@ export interface EdgeTimings {
   resendAfterMs: number;
   /** Sends of one command before it is marked failed. */
   maxAttempts: number;
+  /**
+   * A message command not taken by its agent this long after its time (a `send_message_now`'s
+   * creation, a `schedule_message`'s `send_at`) is failed instead of pushed: the grace scheduled
+   * messages get too (MISSED_AFTER_MS).
+   */
+  messageGraceMs: number;
   /** Lifetime of the `edge:presence:<agent>` key, refreshed every ping interval. */
   presenceTtlMs: number;
   /** Authentication of an upgrade must finish within this, or the upgrade is refused (503). */
@@ -32,6 +38,7 @@ export const DEFAULT_EDGE_TIMINGS: Readonly<EdgeTimings> = {
   idleTimeoutMs: 55_000,
   resendAfterMs: 10_000,
   maxAttempts: 10,
+  messageGraceMs: 15 * 60_000,
   presenceTtlMs: 60_000,
   upgradeTimeoutMs: 5_000,
   closeGraceMs: 2_000,

@@ -45,6 +45,12 @@ export class EdgeCommandViewDto {
   @ApiProperty({ type: String, nullable: true }) error!: string | null;
   @ApiPropertyOptional({ type: String, nullable: true, format: 'uuid' })
   scheduled_message_id!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Message commands: never pushed after this (failed instead); null = no deadline',
+  })
+  expires_at!: string | null;
   @ApiProperty() created_at!: string;
 }
 
@@ -64,6 +70,7 @@ export function toEdgeCommandView(command: EdgeCommand): EdgeCommandViewDto {
     ack_count: command.ackCount,
     error: command.error,
     scheduled_message_id: command.scheduledMessageId,
+    expires_at: command.expiresAt?.toISOString() ?? null,
     created_at: command.createdAt.toISOString(),
   };
 }

@@ -55,6 +55,10 @@ export class EdgeCommandEntity {
   @Column({ name: 'scheduled_message_id', type: 'uuid', nullable: true })
   scheduledMessageId!: string | null;
 
+  /** A message command is never pushed after this (EdgeTimings.messageGraceMs); null = never. */
+  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  expiresAt!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }
