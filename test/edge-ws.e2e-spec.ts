@@ -23,6 +23,7 @@ const ADMIN_KEY = 'edge-ws-admin-key-0123456789abcdef';
 const PHONE = '+15550001111';
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 const secret = `Bearer ${EDGE_SECRET}`;
+const V0_REGISTRATION = 'v0-registration-token-3c1f9e';
 const token = (agentId: string, ts?: number) =>
   `Bearer ${edgeToken(agentId, PHONE, EDGE_SECRET, ts)}`;
 
@@ -76,7 +77,7 @@ describe('edge WebSocket /edge/ws and the edge command queue (real app, Postgres
     api = await startApi(
       testConfig(
         { databaseUrl: db.url, redisPrefix: prefix },
-        { EDGE_SECRET, ADMIN_API_KEY: ADMIN_KEY },
+        { EDGE_SECRET, ADMIN_API_KEY: ADMIN_KEY, EDGE_REGISTRATION_TOKEN: V0_REGISTRATION },
       ),
     );
     gateway = api.app.get(EdgeGateway);
@@ -556,6 +557,44 @@ describe('edge WebSocket /edge/ws and the edge command queue (real app, Postgres
         body: { ...body, is_admin: true },
       });
       expect(extra.status).toBe(400);
+    });
+
+    it('POST /edge/register takes a V0 client without a Bearer by its auth_token, and nothing else', async () => {
+      const body = {
+        user_phone: '+15551230000',
+        apple_id: null,
+        version: '2.0.0',
+        capabilities: ['transport', 'scheduler'],
+        auth_token: V0_REGISTRATION,
+      };
+      const v0 = await api.request('POST', '/edge/register', { body });
+      expect(v0.status).toBe(200);
+      expect(v0.body).toEqual({ edge_agent_id: 'edge_15551230000' });
+      for (const auth_token of [`${V0_REGISTRATION}x`, V0_REGISTRATION.slice(0, -1), '', 42]) {
+        const refused = await api.request('POST', '/edge/register', {
+          body: { ...body, user_phone: '+15551230001', auth_token },
+        });
+        expect(refused.status).toBe(401);
+        expect(JSON.stringify(refused.body)).not.toContain(V0_REGISTRATION);
+      }
+      const missing = await api.request('POST', '/edge/register', {
+        body: { ...body, user_phone: '+15551230001', auth_token: undefined },
+      });
+      expect(missing.status).toBe(401);
+      // A Bearer is always the Edge token: a wrong one is not rescued by the body's token.
+      const wrongBearer = await api.request('POST', '/edge/register', {
+        headers: { authorization: 'Bearer not-the-edge-secret' },
+        body: { ...body, user_phone: '+15551230001' },
+      });
+      expect(wrongBearer.status).toBe(401);
+      expect(
+        await query(db.url, `SELECT id FROM edge_agents WHERE id = 'edge_15551230001'`),
+      ).toEqual([]);
+      // The V0 client then mints its Edge token: registering gave it nothing else.
+      const sync = await api.request('POST', '/edge/sync', {
+        body: { edge_agent_id: 'edge_15551230000' },
+      });
+      expect(sync.status).toBe(401);
     });
 
     it('POST /edge/sync returns the pending commands in order and marks them delivered', async () => {

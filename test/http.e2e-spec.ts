@@ -61,7 +61,15 @@ describe('HTTP basics (real app, Postgres, Redis)', () => {
     );
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.components.securitySchemes).sort()).toEqual(
-      ['admin', 'client-jwt', 'edge-token', 'hmac', 'relay-bearer', 'user-jwt'].sort(),
+      [
+        'admin',
+        'client-jwt',
+        'edge-registration',
+        'edge-token',
+        'hmac',
+        'relay-bearer',
+        'user-jwt',
+      ].sort(),
     );
     expect(doc.body.paths).toHaveProperty('/health');
   });

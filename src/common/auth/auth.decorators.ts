@@ -6,6 +6,8 @@ export enum AuthScheme {
   RelayBearer = 'relay-bearer',
   Hmac = 'hmac',
   EdgeToken = 'edge-token',
+  /** `/edge/register` only: the Edge token, or a V0 client's body `auth_token`. */
+  EdgeRegistration = 'edge-registration',
   ClientJwt = 'client-jwt',
   UserJwt = 'user-jwt',
   Admin = 'admin',

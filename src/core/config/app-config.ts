@@ -66,6 +66,8 @@ export interface AppConfig {
     hmacSecret: string | undefined;
     hmacSecretPrevious: string | undefined;
     edgeSecret: string | undefined;
+    /** What V0 edge clients send as `auth_token` to `/edge/register`; unset = the Edge token only. */
+    edgeRegistrationToken: string | undefined;
     jwtSecret: string;
     jwtExpirySeconds: number;
     adminApiKey: string | undefined;
@@ -252,6 +254,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       hmacSecret: str('HMAC_SECRET') ?? relayWebhookSecret,
       hmacSecretPrevious: str('HMAC_SECRET_PREVIOUS'),
       edgeSecret,
+      edgeRegistrationToken: str('EDGE_REGISTRATION_TOKEN'),
       jwtSecret: '',
       jwtExpirySeconds: int('JWT_EXPIRY', 3600, 60, 86_400),
       adminApiKey: str('ADMIN_API_KEY'),
@@ -303,6 +306,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.secrets = [
     relayWebhookSecret,
     str('EDGE_SECRET'),
+    config.auth.edgeRegistrationToken,
     config.auth.hmacSecret,
     config.auth.hmacSecretPrevious,
     jwtSecret,

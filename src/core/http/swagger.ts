@@ -76,6 +76,16 @@ export function setupSwagger(app: NestFastifyApplication): void {
       },
       AuthScheme.EdgeToken,
     )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'Authorization',
+        description:
+          'The Edge token; or, for V0 clients, no Authorization header and the body’s `auth_token` equal to EDGE_REGISTRATION_TOKEN',
+      },
+      AuthScheme.EdgeRegistration,
+    )
     .addBearerAuth(
       {
         type: 'http',

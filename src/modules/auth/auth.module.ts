@@ -4,6 +4,7 @@ import { AuthGuard } from './auth.guard';
 import { AuthRoutesCheck } from './auth-routes.check';
 import { AdminKeyVerifier } from './admin-key.verifier';
 import { AuthService } from './auth.service';
+import { EdgeRegistrationVerifier } from './edge-registration.verifier';
 import { EdgeTokenVerifier } from './edge-token.verifier';
 import { HmacSignatureVerifier } from './hmac-signature.verifier';
 import { RelayBearerVerifier } from './relay-bearer.verifier';
@@ -17,6 +18,7 @@ import { RelayBearerVerifier } from './relay-bearer.verifier';
     RelayBearerVerifier,
     HmacSignatureVerifier,
     EdgeTokenVerifier,
+    EdgeRegistrationVerifier,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [AuthService],

@@ -21,7 +21,8 @@ export const EDGE_TOKEN_SKEW_SECONDS = 300;
 export interface EdgePrincipal {
   agentId: string | undefined;
   phone: string | undefined;
-  mode: 'secret' | 'token' | 'open';
+  /** `registration`: a V0 client's registration token (EdgeRegistrationVerifier). */
+  mode: 'secret' | 'token' | 'open' | 'registration';
 }
 
 export type EdgeTokenResult =

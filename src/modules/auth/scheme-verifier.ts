@@ -7,6 +7,8 @@ export interface AuthRequest {
   headers: IncomingHttpHeaders;
   url?: string;
   rawBody?: Buffer;
+  /** The parsed body (HTTP requests only). */
+  body?: unknown;
   ip?: string;
   /** Filled by the guard: what each scheme established (client id, user id, agent id…). */
   auth?: Partial<Record<AuthScheme, unknown>>;

@@ -4,13 +4,15 @@ import { AuthRequest } from '../auth/scheme-verifier';
 import { EdgePrincipal } from '../auth/edge-token.verifier';
 
 /**
- * The edge principal established by `@Auth(AuthScheme.EdgeToken)`: `agentId` is the token's agent
- * (HMAC token) or the claimed `X-Edge-Agent-Id` (raw secret), possibly undefined.
+ * The edge principal established by `@Auth(AuthScheme.EdgeToken)` (or EdgeRegistration):
+ * `agentId` is the token's agent (HMAC token) or the claimed `X-Edge-Agent-Id` (raw secret),
+ * possibly undefined.
  */
 export const EdgeAgent = createParamDecorator(
   (_data: unknown, context: ExecutionContext): EdgePrincipal => {
     const request = context.switchToHttp().getRequest<AuthRequest>();
-    const principal = request.auth?.[AuthScheme.EdgeToken] as EdgePrincipal | undefined;
+    const principal = (request.auth?.[AuthScheme.EdgeToken] ??
+      request.auth?.[AuthScheme.EdgeRegistration]) as EdgePrincipal | undefined;
     return principal ?? { agentId: undefined, phone: undefined, mode: 'open' };
   },
 );

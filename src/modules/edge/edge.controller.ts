@@ -37,6 +37,7 @@ export class EdgeController {
   ) {}
 
   @Post('register')
+  @Auth(AuthScheme.EdgeRegistration)
   @HttpCode(200)
   @ApiOperation({
     summary:

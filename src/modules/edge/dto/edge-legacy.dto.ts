@@ -42,7 +42,10 @@ export class EdgeRegisterDto {
   @MaxLength(64, { each: true })
   capabilities?: string[];
 
-  @ApiPropertyOptional({ description: 'V0 REGISTRATION_TOKEN; ignored (the Bearer authenticates)' })
+  @ApiPropertyOptional({
+    description:
+      'V0 REGISTRATION_TOKEN: checked against EDGE_REGISTRATION_TOKEN when no Bearer is sent',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(512)
