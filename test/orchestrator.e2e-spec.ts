@@ -616,3 +616,51 @@ describe('POST /orchestrator/message with RESPONSE_CACHE_TTL_SECONDS=0', () => {
     }
   });
 });
+
+describe('POST /orchestrator/message with MAX_CONCURRENT_TURNS=2', () => {
+  let sys: TestSystem;
+  const prefix = newRedisPrefix();
+
+  beforeAll(async () => {
+    sys = await startTestSystem({
+      prefix,
+      overrides: { RELAY_WEBHOOK_SECRET: RELAY_SECRET, MAX_CONCURRENT_TURNS: '2' },
+    });
+  });
+
+  afterAll(async () => {
+    await sys?.close();
+  });
+
+  it('refuses a third message at once with a 503 while two are answered, writing nothing for it', async () => {
+    const { db, fake, api } = sys;
+    const shed = async (): Promise<number> => {
+      const metrics = await api.request('GET', '/metrics');
+      return Number(/^turns_shed_total (\d+)$/m.exec(metrics.text)?.[1] ?? NaN);
+    };
+    expect(await shed()).toBe(0);
+    fake.setDelay(1500);
+    const post = (text: string, sender = phone()) =>
+      api.request('POST', '/orchestrator/message', {
+        body: message({ text, sender }),
+        headers: auth,
+      });
+    const slow = [post('slow one'), post('slow two')];
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const turned = phone();
+    const refused = await post('one too many', turned);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ message: 'The assistant is busy; please retry shortly' });
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
+    expect(await query(db.url, `SELECT id FROM messages WHERE text = 'one too many'`)).toEqual([]);
+    expect(
+      await query(db.url, `SELECT user_id FROM user_handles WHERE handle = $1`, [turned]),
+    ).toEqual([]);
+    expect(await shed()).toBe(1);
+
+    fake.setDelay(0);
+    expect((await post('one too many')).status).toBe(200);
+  });
+});

@@ -13,7 +13,7 @@ describe('loadConfig', () => {
       auth: { hmacMode: 'optional', hmacToleranceSeconds: 300, jwtExpirySeconds: 3600 },
       llm: { apiKey: undefined, model: 'gpt-4o-mini', visionModel: 'gpt-4o', timeoutMs: 20_000 },
       photos: { maxBytes: 10 * 1024 * 1024 },
-      limits: { orchestratorPerMin: 60 },
+      limits: { orchestratorPerMin: 60, concurrentTurns: 500 },
       cache: { responseTtlSeconds: 3600 },
       sms: { provider: 'console' },
       edge: { replyDeadlineMs: 20_000 },

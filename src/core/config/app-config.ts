@@ -88,7 +88,11 @@ export interface AppConfig {
     /** How long a reply to a photo message waits for the photo's analysis. */
     analysisWaitMs: number;
   };
-  readonly limits: { orchestratorPerMin: number };
+  readonly limits: {
+    orchestratorPerMin: number;
+    /** Messages this process works on at once (every channel); beyond them, 503 at once. */
+    concurrentTurns: number;
+  };
   readonly cache: { responseTtlSeconds: number };
   readonly sms: {
     provider: SmsProvider;
@@ -273,7 +277,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxBytes: int('PHOTO_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
       analysisWaitMs: int('PHOTO_ANALYSIS_WAIT_MS', 8000, 0, 30_000),
     },
-    limits: { orchestratorPerMin: int('RATE_LIMIT_ORCHESTRATOR_PER_MIN', 60, 1, 100_000) },
+    limits: {
+      orchestratorPerMin: int('RATE_LIMIT_ORCHESTRATOR_PER_MIN', 60, 1, 100_000),
+      concurrentTurns: int('MAX_CONCURRENT_TURNS', 500, 1, 100_000),
+    },
     cache: { responseTtlSeconds: int('RESPONSE_CACHE_TTL_SECONDS', 3600, 0, 30 * 86_400) },
     sms: {
       provider: smsProvider,

@@ -40,6 +40,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly turnsShed = new Counter({
+    name: 'turns_shed_total',
+    help: 'Messages refused with 503 because MAX_CONCURRENT_TURNS were in progress',
+    registers: [this.registry],
+  });
+
   constructor(queues: QueueService) {
     // Includes nodejs_eventloop_lag_seconds and its percentiles.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
@@ -64,6 +70,10 @@ export class MetricsService {
 
   observeLlmFailure(operation: string, kind: LlmErrorKind): void {
     this.llmFailures.inc({ operation, kind });
+  }
+
+  observeTurnShed(): void {
+    this.turnsShed.inc();
   }
 
   /** `route` is the route template (`/photos/:id`), never the raw URL, to bound cardinality. */

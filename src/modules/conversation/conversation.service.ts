@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -13,6 +14,7 @@ import { LlmClient } from '../../core/llm/llm.client';
 import { AppConfig } from '../../core/config/app-config';
 import { APP_CONFIG } from '../../core/config/config.module';
 import { LlmError } from '../../core/llm/llm.errors';
+import { MetricsService } from '../../core/metrics/metrics.service';
 import { JobName } from '../../core/queue/queue.constants';
 import { QueueService } from '../../core/queue/queue.service';
 import { ChatResult, LlmToolCall } from '../../core/llm/llm.types';
@@ -125,6 +127,8 @@ type Effect =
 @Injectable()
 export class ConversationService {
   private readonly logger = new Logger(ConversationService.name);
+  /** Messages being worked on in this process right now (see `handle`). */
+  private turnsInProgress = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -138,9 +142,29 @@ export class ConversationService {
     private readonly queues: QueueService,
     private readonly photos: PhotosService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
+  /**
+   * Load shedding: past MAX_CONCURRENT_TURNS messages at once (a slow model or database piling
+   * requests up), the next is refused at once with a 503, before anything is written, rather
+   * than queued until every turn is late and memory runs out. The edge and the relay retry a
+   * 503; a balancer sends the retry to a less busy instance.
+   */
   async handle(message: InboundMessage): Promise<TurnResult> {
+    if (this.turnsInProgress >= this.config.limits.concurrentTurns) {
+      this.metrics?.observeTurnShed();
+      throw new ServiceUnavailableException('The assistant is busy; please retry shortly');
+    }
+    this.turnsInProgress++;
+    try {
+      return await this.handleTurn(message);
+    } finally {
+      this.turnsInProgress--;
+    }
+  }
+
+  private async handleTurn(message: InboundMessage): Promise<TurnResult> {
     const persona = await this.personas.resolve(message.personaId);
     // Group rule: in a group the assistant answers only when addressed; never to empty text.
     const respond =
