@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { HttpResult } from './helpers/http';
 import { JobName, QueueName } from '../src/core/queue/queue.constants';
 import { jobIdFor, QueueService } from '../src/core/queue/queue.service';
@@ -296,6 +297,53 @@ describe('People: onboarding, traits, linked handles, export (real API + worker,
         `SELECT content, confidence FROM memories WHERE user_id = $1 ORDER BY content`,
         [userId],
       );
+
+    it('stores a message that met a merge half-way on the person its handle moved to', async () => {
+      const [kept, merged] = [newPhone(), newPhone()];
+      for (const sender of [kept, merged])
+        expect((await say(sender, `hi, ${sender}`)).status).toBe(200);
+      const idOf = async (handle: string) =>
+        (await query<{ id: string }>(db.url, `SELECT id FROM users WHERE handle = $1`, [handle]))[0]
+          .id;
+      const [keptId, mergedId] = [await idOf(kept), await idOf(merged)];
+
+      // A merge as linking does it, held open: the handle moves, the merged person goes.
+      const merge = new Client({ connectionString: db.url });
+      await merge.connect();
+      try {
+        await merge.query('BEGIN');
+        await merge.query(`UPDATE user_handles SET user_id = $1 WHERE user_id = $2`, [
+          keptId,
+          mergedId,
+        ]);
+        await merge.query(`DELETE FROM users WHERE id = $1`, [mergedId]);
+        const during = say(merged, 'said during the merge');
+        // The turn read the merged person and waits on its foreign key check for the delete.
+        const waiting = await waitUntil(
+          async () =>
+            (
+              await query<{ n: number }>(
+                db.url,
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+              )
+            )[0].n,
+          (n) => n > 0,
+          5000,
+        );
+        expect(waiting).toBeGreaterThan(0);
+        await merge.query('COMMIT');
+        expect((await during).status).toBe(200);
+      } finally {
+        await merge.end();
+      }
+      expect(
+        await query(
+          db.url,
+          `SELECT sender_user_id FROM messages WHERE text = 'said during the merge'`,
+        ),
+      ).toEqual([{ sender_user_id: keptId }]);
+    });
 
     it('merges the person iMessage knew by that handle; memories then follow the person', async () => {
       // Someone iMessage knows by a second number, never signed in.

@@ -33,12 +33,21 @@ export function peopleByHandleCtes(param: string): string {
 }
 
 /**
- * The error of a statement that created a person for a handle which, meanwhile, was linked to
- * someone else (user_handles' key decided): running the statement again finds the link.
+ * The errors of a statement that raced a concurrent change of the people it resolved; running it
+ * again sees that change:
+ * - it created a person for a handle which, meanwhile, was linked to someone else (user_handles'
+ *   key decided);
+ * - a person, room or assistant instance it read was deleted before its writes referred to them
+ *   (a merge moved the handle to the person it was linked to, or an erasure): the foreign key
+ *   check, which waits for the deleting transaction, refuses the write.
  */
 export function isHandleRace(err: unknown): boolean {
-  const e = err as { code?: unknown; constraint?: unknown } | null;
-  return e?.code === '23505' && e.constraint === 'user_handles_pkey';
+  const e = err as { code?: unknown; constraint?: unknown; detail?: unknown } | null;
+  if (e?.code === '23505') return e.constraint === 'user_handles_pkey';
+  return (
+    e?.code === '23503' &&
+    /is not present in table "(users|rooms|assistant_instances)"/.test(String(e.detail ?? ''))
+  );
 }
 
 /**
