@@ -1,12 +1,9 @@
 import { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import { Logger as PinoLogger } from 'pino';
-import { AppModule } from './app.module';
 import { AppConfig, ConfigError, loadConfig } from './core/config/app-config';
 import { startEmbeddedPostgres } from './core/database/embedded-postgres';
-import { configureHttp, createFastifyAdapter } from './core/http/configure-http';
 import { createRootLogger } from './core/logging/logger';
 import { ensureLocalRedis } from './core/redis/local-redis';
 import { WorkerModule } from './worker.module';
@@ -20,21 +17,6 @@ export interface BootOptions {
   rootLogger?: PinoLogger;
   /** Extra modules mounted beside the app's (test fixtures, the benchmark's own routes). */
   modules?: Type[];
-}
-
-export async function createApiApp(
-  config: AppConfig,
-  options: BootOptions = {},
-): Promise<NestFastifyApplication> {
-  const rootLogger = options.rootLogger ?? createRootLogger(config);
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.register(config, rootLogger, options.modules),
-    createFastifyAdapter(config),
-    { rawBody: true, bufferLogs: true, abortOnError: false },
-  );
-  app.useLogger(app.get(NestPinoLogger));
-  configureHttp(app, config, rootLogger);
-  return app;
 }
 
 export async function createWorkerContext(

@@ -1,11 +1,6 @@
 import { createRootLogger } from './core/logging/logger';
-import {
-  createApiApp,
-  exitOnSignals,
-  loadConfigOrExit,
-  logUnhandled,
-  prepareLocalServices,
-} from './bootstrap';
+import { createApiApp } from './api-app';
+import { exitOnSignals, loadConfigOrExit, logUnhandled, prepareLocalServices } from './bootstrap';
 import { runWorker } from './worker';
 
 /** API entrypoint: HTTP + WebSocket, and the workers too when APP_ROLE=all. */

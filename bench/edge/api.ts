@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { Client, type Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { createApiApp } from '../../src/bootstrap';
+import { createApiApp } from '../../src/api-app';
 import { loadConfig } from '../../src/core/config/app-config';
 import { EdgeCommandsService } from '../../src/modules/edge/edge-commands.service';
 import { EdgeGateway } from '../../src/modules/edge/edge.gateway';

@@ -4,7 +4,7 @@ import { EventLoopUtilization, performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
 import { Client, type Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { createApiApp } from '../../src/bootstrap';
+import { createApiApp } from '../../src/api-app';
 import { loadConfig } from '../../src/core/config/app-config';
 import { PreparedStatements } from '../../src/core/database/prepared-statements';
 import { BenchModule } from './bench.module';

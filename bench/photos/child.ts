@@ -1,5 +1,6 @@
 import { INestApplicationContext } from '@nestjs/common';
-import { createApiApp, createWorkerContext } from '../../src/bootstrap';
+import { createApiApp } from '../../src/api-app';
+import { createWorkerContext } from '../../src/bootstrap';
 import { loadConfig } from '../../src/core/config/app-config';
 
 /**
