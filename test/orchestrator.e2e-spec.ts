@@ -8,6 +8,7 @@ import { TestDatabase } from './helpers/database';
 import { query, turnTableCounts } from './helpers/db-query';
 import { signBody } from './helpers/signing';
 import { newRedisPrefix, RunningApi, startTestSystem, TestSystem } from './helpers/test-app';
+import { waitUntil } from './helpers/wait';
 
 const RELAY_SECRET = 'relay-secret-orchestrator-e2e';
 const auth = { authorization: `Bearer ${RELAY_SECRET}` };
@@ -639,18 +640,21 @@ describe('POST /orchestrator/message with MAX_CONCURRENT_TURNS=2', () => {
       return Number(/^turns_shed_total (\d+)$/m.exec(metrics.text)?.[1] ?? NaN);
     };
     expect(await shed()).toBe(0);
-    fake.setDelay(1500);
+    fake.setDelay(2000);
     const post = (text: string, sender = phone()) =>
       api.request('POST', '/orchestrator/message', {
         body: message({ text, sender }),
         headers: auth,
       });
     const slow = [post('slow one'), post('slow two')];
-    await new Promise((r) => setTimeout(r, 300));
-    const started = Date.now();
+    // Both are with the model (held 2 s, below the tests' 3 s attempt timeout), so both are in progress.
+    await waitUntil(
+      () => fake.chatRequests().length,
+      (n) => n >= 2,
+    );
     const turned = phone();
     const refused = await post('one too many', turned);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(fake.chatRequests()).toHaveLength(2);
     expect(refused.status).toBe(503);
     expect(refused.body).toMatchObject({ message: 'The assistant is busy; please retry shortly' });
     expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
