@@ -354,7 +354,7 @@ describe('edge WebSocket /edge/ws and the edge command queue (real app, Postgres
         expect(await row(command.id)).toMatchObject({
           status: 'failed',
           attempts: 0,
-          error: 'not sent in time: expired before the agent took it',
+          error: 'expired before it was acknowledged: not pushed again',
         });
         expect(events.filter((e) => e.command.id === command.id)).toEqual([
           expect.objectContaining({ stage: 'expired', ok: false, final: true }),

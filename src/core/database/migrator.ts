@@ -43,7 +43,6 @@ const SCHEMA_POLL_MS = 1000;
 export async function waitForMigrations(
   dataSource: DataSource,
   log: (line: string) => void,
-  pollMs = SCHEMA_POLL_MS,
 ): Promise<void> {
   // In the order they apply: by the timestamp that ends each name.
   const stamp = (name: string) => Number(/\d+$/.exec(name)?.[0] ?? 0);
@@ -73,6 +72,6 @@ export async function waitForMigrations(
       log(`waiting for ${pending.length} migration(s) to be applied: ${pending.join(', ')}`);
       waited = true;
     }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await new Promise((resolve) => setTimeout(resolve, SCHEMA_POLL_MS));
   }
 }

@@ -236,7 +236,7 @@ export class EdgeCommandsRepository {
           options.maxAttempts,
           `not acknowledged after ${options.maxAttempts} sends`,
           options.resendAfterMs / 1000,
-          'not sent in time: expired before the agent took it',
+          'expired before it was acknowledged: not pushed again',
         ],
       ),
     );
