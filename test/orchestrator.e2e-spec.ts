@@ -657,6 +657,7 @@ describe('POST /orchestrator/message with MAX_CONCURRENT_TURNS=2', () => {
     expect(fake.chatRequests()).toHaveLength(2);
     expect(refused.status).toBe(503);
     expect(refused.body).toMatchObject({ message: 'The assistant is busy; please retry shortly' });
+    expect(refused.headers.get('retry-after')).toBe('1');
     expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
     expect(await query(db.url, `SELECT id FROM messages WHERE text = 'one too many'`)).toEqual([]);
     expect(

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
+import { RetryLaterException } from './retry-later.exception';
 
 /** The one error shape of the API (SPEC §6). */
 export interface ErrorBody {
@@ -58,6 +59,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.error(
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
       );
+    }
+    if (exception instanceof RetryLaterException) {
+      void reply.header('Retry-After', String(exception.retryAfter));
     }
     void reply.status(body.statusCode).send(body);
   }

@@ -45,6 +45,31 @@ describe('loadConfig', () => {
     }
   });
 
+  it('in production, takes provider APIs over https only, or plain http to localhost', () => {
+    const prod = {
+      NODE_ENV: 'production',
+      RELAY_WEBHOOK_SECRET: 'r'.repeat(20),
+      EDGE_SECRET: 'e'.repeat(20),
+      JWT_SECRET: 'j'.repeat(40),
+    };
+    expect(() => loadConfig({ ...prod, TWILIO_API_URL: 'http://twilio-proxy.internal' })).toThrow(
+      'TWILIO_API_URL must be https: in production (http: only to localhost)',
+    );
+    expect(() => loadConfig({ ...prod, SENDGRID_API_URL: 'http://10.0.0.5:8080' })).toThrow(
+      'SENDGRID_API_URL must be https: in production (http: only to localhost)',
+    );
+    const allowed = loadConfig({
+      ...prod,
+      TWILIO_API_URL: 'http://127.0.0.1:8025',
+      SENDGRID_API_URL: 'https://api.eu.sendgrid.com',
+    });
+    expect(allowed.sms.twilioApiUrl).toBe('http://127.0.0.1:8025');
+    expect(allowed.email.sendgridApiUrl).toBe('https://api.eu.sendgrid.com');
+    expect(
+      loadConfig({ ...base, TWILIO_API_URL: 'http://twilio-fake:9000' }).sms.twilioApiUrl,
+    ).toBe('http://twilio-fake:9000');
+  });
+
   it('rejects bad values with one clear error each', () => {
     expect(() => loadConfig({ ...base, PORT: 'eighty' })).toThrow(
       'PORT must be an integer between 0 and 65535',

@@ -171,6 +171,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
   const isProduction = nodeEnv === 'production';
+  // A provider's API carries its credentials (Twilio's auth token, SendGrid's key) and the codes
+  // themselves: in production only over https, or plain http to a proxy on this host.
+  const providerUrl = (name: string): string | undefined => {
+    const raw = url(name, ['https:', 'http:']);
+    if (raw === undefined || !isProduction) return raw;
+    const { protocol, hostname } = new URL(raw);
+    if (protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname)) return raw;
+    problems.push(`${name} must be https: in production (http: only to localhost)`);
+    return undefined;
+  };
   const dataDir = resolve(str('DATA_DIR') ?? '.data');
 
   const relayWebhookSecret = str('RELAY_WEBHOOK_SECRET');
@@ -287,12 +297,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       twilioAccountSid: str('TWILIO_ACCOUNT_SID'),
       twilioAuthToken: str('TWILIO_AUTH_TOKEN'),
       twilioFrom: str('TWILIO_FROM'),
-      twilioApiUrl: url('TWILIO_API_URL', ['https:', 'http:']) ?? 'https://api.twilio.com',
+      twilioApiUrl: providerUrl('TWILIO_API_URL') ?? 'https://api.twilio.com',
     },
     email: {
       provider: emailProvider,
       sendgridApiKey: str('SENDGRID_API_KEY'),
-      sendgridApiUrl: url('SENDGRID_API_URL', ['https:', 'http:']) ?? 'https://api.sendgrid.com',
+      sendgridApiUrl: providerUrl('SENDGRID_API_URL') ?? 'https://api.sendgrid.com',
       from: emailFrom,
     },
     edge: { replyDeadlineMs: int('EDGE_REPLY_DEADLINE_MS', 20_000, 100, 55_000) },

@@ -10,6 +10,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import OpenAI from 'openai';
 import { DataSource, EntityManager } from 'typeorm';
+import { RetryLaterException } from '../../common/filters/retry-later.exception';
 import { LlmClient } from '../../core/llm/llm.client';
 import { AppConfig } from '../../core/config/app-config';
 import { APP_CONFIG } from '../../core/config/config.module';
@@ -149,12 +150,13 @@ export class ConversationService {
    * Load shedding: past MAX_CONCURRENT_TURNS messages at once (a slow model or database piling
    * requests up), the next is refused at once with a 503, before anything is written, rather
    * than queued until every turn is late and memory runs out. The edge and the relay retry a
-   * 503; a balancer sends the retry to a less busy instance.
+   * 503 (the edge after 5 s, then 10 s; others are told `Retry-After: 1`); a balancer sends the
+   * retry to a less busy instance.
    */
   async handle(message: InboundMessage): Promise<TurnResult> {
     if (this.turnsInProgress >= this.config.limits.concurrentTurns) {
       this.metrics?.observeTurnShed();
-      throw new ServiceUnavailableException('The assistant is busy; please retry shortly');
+      throw new RetryLaterException('The assistant is busy; please retry shortly', 503, 1);
     }
     this.turnsInProgress++;
     try {

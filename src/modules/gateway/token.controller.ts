@@ -1,11 +1,11 @@
-import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import { FastifyRequest } from 'fastify';
 import { Public } from '../../common/auth/auth.decorators';
 import { RateLimit } from '../../core/rate-limit/rate-limit.decorator';
 import { TokenRequestDto, TokenResponseDto } from './dto/gateway.dto';
 import { CLIENT_BUCKET } from './gateway.limits';
-import { TokenService, TooManyFailuresException } from './token.service';
+import { TokenService } from './token.service';
 
 @ApiTags('gateway')
 @Controller('auth')
@@ -23,17 +23,7 @@ export class TokenController {
   @ApiOperation({ summary: 'An API key for a client access token (HS256 JWT)' })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiUnauthorizedResponse({ description: 'Unknown, revoked or deactivated key' })
-  async token(
-    @Body() dto: TokenRequestDto,
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<TokenResponseDto> {
-    try {
-      return await this.tokens.exchange(dto.api_key, req.ip ?? 'unknown');
-    } catch (err) {
-      if (err instanceof TooManyFailuresException)
-        void reply.header('Retry-After', String(err.retryAfter));
-      throw err;
-    }
+  token(@Body() dto: TokenRequestDto, @Req() req: FastifyRequest): Promise<TokenResponseDto> {
+    return this.tokens.exchange(dto.api_key, req.ip ?? 'unknown');
   }
 }

@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  HttpException,
-  Inject,
-  Injectable,
-  OnModuleInit,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit, UnauthorizedException } from '@nestjs/common';
 import * as bcrypt from 'bcryptjs';
 import Redis from 'ioredis';
 import * as jwt from 'jsonwebtoken';
+import { RetryLaterException } from '../../common/filters/retry-later.exception';
 import { AppConfig } from '../../core/config/app-config';
 import { APP_CONFIG } from '../../core/config/config.module';
 import { BCRYPT_COST, keyPrefix, looksLikeApiKey } from '../admin-clients/api-key';
@@ -26,9 +21,13 @@ export interface IssuedToken {
 }
 
 /** Too many failed exchanges from one IP; `retryAfter` in seconds. */
-export class TooManyFailuresException extends HttpException {
-  constructor(readonly retryAfter: number) {
-    super(`Too many failed key exchanges from this address; retry in ${retryAfter} s`, 429);
+export class TooManyFailuresException extends RetryLaterException {
+  constructor(retryAfter: number) {
+    super(
+      `Too many failed key exchanges from this address; retry in ${retryAfter} s`,
+      429,
+      retryAfter,
+    );
   }
 }
 

@@ -1,14 +1,9 @@
 import { createHmac, randomInt } from 'node:crypto';
-import {
-  HttpException,
-  HttpStatus,
-  Inject,
-  Injectable,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { HttpException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import Redis from 'ioredis';
 import { EntityManager } from 'typeorm';
 import { safeEqual } from '../../common/crypto/safe-equal';
+import { RetryLaterException } from '../../common/filters/retry-later.exception';
 import { AppConfig } from '../../core/config/app-config';
 import { APP_CONFIG } from '../../core/config/config.module';
 import { CodeDelivery, CodeMessage } from './code-delivery';
@@ -20,13 +15,10 @@ import {
   OTP_TTL_SECONDS,
 } from './user-token';
 
-/** A 429 that knows how long to wait (the controller puts it in `Retry-After`). */
-export class TooManyCodesException extends HttpException {
-  constructor(
-    message: string,
-    readonly retryAfter: number,
-  ) {
-    super(message, HttpStatus.TOO_MANY_REQUESTS);
+/** Too many codes for one handle or person; `retryAfter` in seconds. */
+export class TooManyCodesException extends RetryLaterException {
+  constructor(message: string, retryAfter: number) {
+    super(message, 429, retryAfter);
   }
 }
 

@@ -34,7 +34,6 @@ import {
 } from './dto/people.dto';
 import { clearSessionCookies, setCsrfCookie, setSessionCookies } from './people-cookies';
 import { PhoneSignInService } from './phone-sign-in.service';
-import { withRetryAfter } from './retry-after';
 import { ProfileService } from './profile.service';
 import { SessionsService } from './sessions.service';
 import { assertCsrf, userOf } from './user-jwt.verifier';
@@ -60,11 +59,8 @@ export class PeopleAuthController {
   })
   @ApiAcceptedResponse({ type: VerifyStartResponseDto })
   @ApiBadGatewayResponse({ description: 'The SMS provider failed' })
-  start(
-    @Body() dto: VerifyStartDto,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<VerifyStartResponseDto> {
-    return withRetryAfter(reply, () => this.signIn.start(dto.phone));
+  start(@Body() dto: VerifyStartDto): Promise<VerifyStartResponseDto> {
+    return this.signIn.start(dto.phone);
   }
 
   @Post('verify/confirm')
@@ -82,9 +78,7 @@ export class PeopleAuthController {
     @Body() dto: VerifyConfirmDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokensResponseDto> {
-    const tokens = await withRetryAfter(reply, () =>
-      this.signIn.confirm(dto.phone, dto.code, dto.name?.trim()),
-    );
+    const tokens = await this.signIn.confirm(dto.phone, dto.code, dto.name?.trim());
     setSessionCookies(reply, this.config, tokens);
     return tokens;
   }

@@ -44,7 +44,6 @@ import { HandlesService } from './handles.service';
 import { clearSessionCookies } from './people-cookies';
 import { PersonDataService } from './person-data.service';
 import { ProfileService } from './profile.service';
-import { withRetryAfter } from './retry-after';
 import { userOf } from './user-jwt.verifier';
 
 const personOf = (req: FastifyRequest) => userOf(req as AuthRequest).userId;
@@ -122,9 +121,8 @@ export class UserController {
   startLink(
     @Req() req: FastifyRequest,
     @Body() dto: LinkHandleStartDto,
-    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<VerifyStartResponseDto> {
-    return withRetryAfter(reply, () => this.handles.start(personOf(req), dto.handle));
+    return this.handles.start(personOf(req), dto.handle);
   }
 
   @Post('handles/confirm')
@@ -142,9 +140,8 @@ export class UserController {
   confirmLink(
     @Req() req: FastifyRequest,
     @Body() dto: LinkHandleConfirmDto,
-    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LinkHandleResponseDto> {
-    return withRetryAfter(reply, () => this.handles.confirm(personOf(req), dto.handle, dto.code));
+    return this.handles.confirm(personOf(req), dto.handle, dto.code);
   }
 
   @Get('export')
