@@ -252,6 +252,46 @@ describe('scheduled messages and the edge reply channel (API + worker + real ws 
     ).toBeDefined();
   });
 
+  it('a message left for an agent that never comes back fails at its deadline (the sweep), not stays sent', async () => {
+    const [room] = await query<{ id: string }>(
+      db.url,
+      `INSERT INTO rooms (chat_guid, type, edge_agent_id) VALUES ('imessage:+15554440999', 'direct', 'gone-agent') RETURNING id`,
+    );
+    const [row] = await query<{ id: string }>(
+      db.url,
+      `INSERT INTO scheduled_messages (room_id, text, send_at) VALUES ($1, 'for an offline Mac', now()) RETURNING id`,
+      [room.id],
+    );
+    const delivery = worker.app.get(ScheduledMessageDeliveryService);
+    expect(await delivery.deliver(row.id)).toEqual({ outcome: 'sent' });
+    const commandOf = () =>
+      query<{ id: string; status: string; error: string | null }>(
+        db.url,
+        `SELECT id, status, error FROM edge_commands WHERE scheduled_message_id = $1`,
+        [row.id],
+      );
+    expect(await commandOf()).toEqual([expect.objectContaining({ status: 'pending' })]);
+
+    // Before its deadline the sweep leaves it for the agent.
+    await delivery.sweep();
+    expect(await commandOf()).toEqual([expect.objectContaining({ status: 'pending' })]);
+    expect((await scheduledRow('for an offline Mac')).status).toBe('sent');
+
+    await query(
+      db.url,
+      `UPDATE edge_commands SET expires_at = now() - interval '1 second' WHERE scheduled_message_id = $1`,
+      [row.id],
+    );
+    await delivery.sweep();
+    expect(await commandOf()).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        error: 'expired before it was acknowledged: not pushed again',
+      }),
+    ]);
+    expect((await scheduledRow('for an offline Mac')).status).toBe('failed');
+  });
+
   it('a reply that misses the HTTP deadline goes over the socket instead, in order, never both', async () => {
     fake.respondWith((body: FakeChatBody) =>
       body.response_format?.type === 'json_object'

@@ -69,6 +69,9 @@ function toCommand(row: RawCommand): EdgeCommand {
   };
 }
 
+/** The error of a message command failed at its `expires_at` (a delivered one may be on the Mac). */
+const EXPIRED_ERROR = 'expired before it was acknowledged: not pushed again';
+
 /** UPDATE … RETURNING through TypeORM's query() yields [rows, count]. */
 function returned(result: unknown): RawCommand[] {
   if (Array.isArray(result) && Array.isArray(result[0])) return result[0] as RawCommand[];
@@ -236,8 +239,27 @@ export class EdgeCommandsRepository {
           options.maxAttempts,
           `not acknowledged after ${options.maxAttempts} sends`,
           options.resendAfterMs / 1000,
-          'expired before it was acknowledged: not pushed again',
+          EXPIRED_ERROR,
         ],
+      ),
+    );
+    return rows.map(toCommand).sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Fails up to `limit` open commands of any agent past their `expires_at`, oldest deadline
+   * first; rows another transaction holds (a claim, an ack) are left to it.
+   */
+  async expireOverdue(limit: number): Promise<EdgeCommand[]> {
+    const rows = returned(
+      await this.dataSource.query(
+        `UPDATE edge_commands SET status = 'failed', error = $2
+         WHERE id IN (
+           SELECT id FROM edge_commands
+           WHERE status IN ('pending', 'delivered') AND expires_at IS NOT NULL AND expires_at <= now()
+           ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [limit, EXPIRED_ERROR],
       ),
     );
     return rows.map(toCommand).sort((a, b) => a.seq - b.seq);

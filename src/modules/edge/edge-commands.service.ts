@@ -28,6 +28,8 @@ export const EDGE_AGENT_ID = /^[\w.:@+-]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How many commands one push sends at most; the rest follow in the next round. */
 export const CLAIM_BATCH = 200;
+/** Overdue commands failed per statement by `expireOverdue` (it loops until none are left). */
+const EXPIRE_BATCH = 500;
 
 export interface CreateCommandOptions {
   priority?: EdgeCommandPriority;
@@ -221,22 +223,41 @@ export class EdgeCommandsService {
       maxAttempts: this.timings.maxAttempts,
     };
     if (mode !== 'new') {
-      const expired = await this.commands.expireUnacked(agentIds, options);
-      for (const command of expired) {
-        this.logger.warn(
-          `${command.commandType} ${command.id} for ${command.agentId}: ${command.error}`,
-        );
-        await this.emit({
-          command,
-          stage: 'expired',
-          ok: false,
-          final: true,
-          error: command.error,
-          completedAt: null,
-        });
-      }
+      await this.announceExpired(await this.commands.expireUnacked(agentIds, options));
     }
     return this.commands.claim(agentIds, mode, { ...options, limit: CLAIM_BATCH });
+  }
+
+  /**
+   * Fails the message commands past their `expires_at` whatever their agent, also one that stays
+   * offline (whose commands are otherwise only looked at when it connects), so a scheduled
+   * message waiting on one reads `failed` instead of `sent` for ever. Run by the
+   * scheduled-messages sweep; returns how many it failed.
+   */
+  async expireOverdue(): Promise<number> {
+    let failed = 0;
+    for (;;) {
+      const expired = await this.commands.expireOverdue(EXPIRE_BATCH);
+      await this.announceExpired(expired);
+      failed += expired.length;
+      if (expired.length < EXPIRE_BATCH) return failed;
+    }
+  }
+
+  private async announceExpired(expired: EdgeCommand[]): Promise<void> {
+    for (const command of expired) {
+      this.logger.warn(
+        `${command.commandType} ${command.id} for ${command.agentId}: ${command.error}`,
+      );
+      await this.emit({
+        command,
+        stage: 'expired',
+        ok: false,
+        final: true,
+        error: command.error,
+        completedAt: null,
+      });
+    }
   }
 
   /** Of these agents, those with commands to push now (new, or overdue for a resend). */

@@ -69,9 +69,12 @@ export class ScheduledMessageDeliveryService {
 
   /**
    * Postgres is the source of truth: every scheduled row due soon gets its delayed job again
-   * (enqueueing is idempotent by row id), which restores jobs Redis lost.
+   * (enqueueing is idempotent by row id), which restores jobs Redis lost. First, message commands
+   * past their deadline are failed, those of offline agents included, so a message sent to an
+   * agent that never came back for it turns `failed`. Returns the number of jobs restored.
    */
   async sweep(now = new Date()): Promise<number> {
+    await this.edgeCommands.expireOverdue();
     const rows: { id: string; text: string; sendAt: Date }[] = await this.dataSource.query(
       `SELECT id, text, send_at AS "sendAt" FROM scheduled_messages
        WHERE status = 'scheduled' AND send_at <= $1 ORDER BY send_at LIMIT 1000`,
